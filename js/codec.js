@@ -1,0 +1,135 @@
+'use strict'
+// Values and names crossing into the engine (SPEC §2).
+//
+// A value is checked in one walk for what JSON cannot carry exactly (functions, symbols,
+// undefined, BigInt, NaN/±Infinity, Map/Set/class instances, Buffers/TypedArrays, lone
+// surrogates, circular references, nesting deeper than the limit), then serialized by the
+// native JSON.stringify. The walk records the path only when it fails, so the happy path
+// costs one pass without allocations. The engine re-checks size, depth and syntax.
+
+const { NventError } = require('./errors')
+
+const limits = { maxDepth: 128, maxValueBytes: 16 * 1024 * 1024 }
+const objectProto = Object.prototype
+
+function fail(code, path, reason) {
+  const where = formatPath(path)
+  const message =
+    code === 'NVENT_CIRCULAR'
+      ? `value at ${where} refers to itself (circular reference)`
+      : code === 'NVENT_NESTING_TOO_DEEP'
+        ? `value nests deeper than ${limits.maxDepth} levels at ${where}; flatten it or raise the limit`
+        : `value at ${where} cannot be stored as JSON: ${reason}`
+  throw new NventError(code, message, { path: where })
+}
+
+function formatPath(path) {
+  let out = '$'
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`
+    else if (/^[A-Za-z_$][\w$]*$/.test(seg)) out += `.${seg}`
+    else out += `[${JSON.stringify(seg)}]`
+  }
+  return out
+}
+
+function describe(v) {
+  if (v === undefined) return 'undefined'
+  if (typeof v === 'function') return 'a function'
+  if (typeof v === 'symbol') return 'a symbol'
+  if (typeof v === 'bigint') return 'a BigInt'
+  if (typeof v === 'number') return `${v} (not a finite number)`
+  if (Buffer.isBuffer(v)) return 'a Buffer (encode it, e.g. as base64)'
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return 'binary data (encode it, e.g. as base64)'
+  const name = v && v.constructor && v.constructor.name
+  return `an instance of ${name || 'an unknown class'} without toJSON()`
+}
+
+// Walks `v`; `path` is the stack of keys leading to it, `seen` the containers on that stack.
+function check(v, key, path, seen, depth) {
+  switch (typeof v) {
+    case 'string':
+      if (!v.isWellFormed()) fail('NVENT_NOT_SERIALIZABLE', path, 'string with a lone surrogate')
+      return
+    case 'number':
+      if (!Number.isFinite(v)) fail('NVENT_NOT_SERIALIZABLE', path, describe(v))
+      return
+    case 'boolean':
+      return
+    case 'object':
+      break
+    default:
+      fail('NVENT_NOT_SERIALIZABLE', path, describe(v))
+  }
+  if (v === null) return
+  if (typeof v.toJSON === 'function' && !Buffer.isBuffer(v)) {
+    // Date and friends are stored as what toJSON() returns, which is checked in turn.
+    check(v.toJSON(key), key, path, seen, depth)
+    return
+  }
+  if (seen.includes(v)) fail('NVENT_CIRCULAR', path)
+  if (depth >= limits.maxDepth) fail('NVENT_NESTING_TOO_DEEP', path)
+  seen.push(v)
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      path.push(i)
+      check(v[i], String(i), path, seen, depth + 1)
+      path.pop()
+    }
+  } else {
+    const proto = Object.getPrototypeOf(v)
+    if (proto !== objectProto && proto !== null) fail('NVENT_NOT_SERIALIZABLE', path, describe(v))
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue
+      path.push(k)
+      check(v[k], k, path, seen, depth + 1)
+      path.pop()
+    }
+  }
+  seen.pop()
+}
+
+/** Validates `value` and returns its JSON text. Throws NventError with `path`. */
+function encode(value) {
+  check(value, '', [], [], 0)
+  const text = JSON.stringify(value)
+  if (text.length > limits.maxValueBytes) {
+    throw new NventError(
+      'NVENT_PAYLOAD_TOO_LARGE',
+      `value is ${text.length} characters of JSON, over the limit of ${limits.maxValueBytes} bytes`,
+    )
+  }
+  return text
+}
+
+/**
+ * Validates an object whose top-level fields may be `undefined` (treated as absent), as
+ * event records allow (SPEC §3.1). Returns JSON text of an object.
+ */
+function encodeRecord(obj, what) {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new NventError('NVENT_INVALID_ARGUMENT', `${what} must be a plain object`)
+  }
+  const clean = {}
+  for (const k in obj) {
+    if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) clean[k] = obj[k]
+  }
+  return encode(clean)
+}
+
+function decode(text) {
+  return JSON.parse(text)
+}
+
+/** Checks that `name` is a well-formed string (the engine checks length, NUL, emptiness). */
+function name(what, value) {
+  if (typeof value !== 'string') {
+    throw new NventError('NVENT_INVALID_NAME', `invalid ${what}: must be a string, got ${typeof value}`)
+  }
+  if (!value.isWellFormed()) {
+    throw new NventError('NVENT_INVALID_NAME', `invalid ${what}: contains a lone surrogate`)
+  }
+  return value
+}
+
+module.exports = { encode, encodeRecord, decode, name, limits, formatPath }

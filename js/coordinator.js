@@ -1,0 +1,3 @@
+'use strict'
+// Placeholder: filled by the coordinator slice.
+module.exports = {}

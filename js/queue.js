@@ -1,0 +1,3 @@
+'use strict'
+// Placeholder: filled by the queue slice.
+module.exports = {}

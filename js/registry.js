@@ -1,0 +1,3 @@
+'use strict'
+// Placeholder: filled by the registry slice.
+module.exports = {}

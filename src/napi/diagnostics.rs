@@ -1,0 +1,46 @@
+//! Exports that prove the boundary's guarantees in tests: a panic in a sync export or in
+//! an async one becomes `NVENT_INTERNAL` and never aborts Node.
+
+use super::{settle, sync};
+use crate::error::NventError;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// The engine version (the crate version).
+#[napi]
+pub fn engine_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Panics inside the engine; `mode` is `"sync"`, `"ready"` or `"async"`. For tests only.
+#[napi]
+pub fn debug_panic(env: &Env, mode: String) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
+    match mode.as_str() {
+        "sync" => sync(|| -> crate::Result<String> { panic!("debug panic (sync)") }).map(Either::A),
+        "ready" => settle(env, async { panic!("debug panic (ready future)") }),
+        "async" => settle(env, async {
+            tokio::task::yield_now().await;
+            if true {
+                panic!("debug panic (async)");
+            }
+            Ok(String::new())
+        }),
+        _ => Err(super::js_err(NventError::invalid_argument(format!(
+            "unknown panic mode '{mode}'"
+        )))),
+    }
+}
+
+/// Fails with the given code, synchronously or after a runtime hop. For tests only.
+#[napi]
+pub fn debug_fail(env: &Env, code: String, asynchronous: bool) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
+    let err = NventError::from_code(&code, format!("debug failure {code}"), None);
+    if asynchronous {
+        settle(env, async move {
+            tokio::task::yield_now().await;
+            Err(err)
+        })
+    } else {
+        Err(super::js_err(err))
+    }
+}

@@ -1,0 +1,213 @@
+//! StoreAdapter: the event stream, key-value and sorted-index tiers (SPEC §3).
+//!
+//! The contract every backend keeps, on memory, file and Redis alike:
+//! - **Event stream** (`stream_*`): `append` assigns an id of the form `<ms>-<seq>`, unique per
+//!   subject and strictly increasing in append order, and a `ts` in ms; records come back as
+//!   `{ id, ts, ...event }` with every other field exactly as given. `subscribe` delivers
+//!   every later append to that subject, in order, without replaying history.
+//! - **Key-value** (`kv_*`): ttl is in seconds (fractions allowed); an expired key is
+//!   invisible to every read; a `set` without ttl clears an expiry. `increment` is atomic.
+//! - **Sorted index** (`index_*`): entries ordered by score descending, equal scores by id
+//!   descending (byte order). `add` replaces the metadata and resets `version` to 0;
+//!   `update` deep-merges (arrays replaced, `null` deletes a subtree) and bumps `version`;
+//!   `update` and `increment` are atomic, so concurrent callers never lose each other's
+//!   fields.
+//! - **Documents** (`doc_*`): exact round trip of a saved document.
+//! - **Claims** (`claim_*`): set-if-absent with expiry; only the owner releases or extends.
+//!
+//! Names and values reaching a backend have been validated by [`facade::Store`] (names, value
+//! limits, field paths, metadata normalization); backends check only what depends on stored
+//! state. Every call that fails leaves stored state unchanged.
+
+pub mod facade;
+pub mod memory;
+pub mod metadata;
+
+use crate::callback::Callback;
+use crate::error::Result;
+use crate::value::Json;
+use async_trait::async_trait;
+pub use metadata::FieldFilter;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Sort direction of a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Options of `stream_read` (SPEC §3.1). `after`/`before` are exclusive ids, `from`/`to`
+/// inclusive ms bounds; `types` filters before `limit` counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOptions {
+    pub types: Option<Vec<String>>,
+    pub after: Option<EventId>,
+    pub before: Option<EventId>,
+    pub from: Option<f64>,
+    pub to: Option<f64>,
+    pub limit: Option<usize>,
+    pub order: Order,
+}
+
+/// An event id `<ms>-<seq>`, ordered as Redis stream ids are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl EventId {
+    /// Parses `<ms>-<seq>` or `<ms>` (seq 0).
+    pub fn parse(s: &str) -> Option<EventId> {
+        let (ms, seq) = match s.split_once('-') {
+            Some((ms, seq)) => (ms.parse().ok()?, seq.parse().ok()?),
+            None => (s.parse().ok()?, 0),
+        };
+        Some(EventId { ms, seq })
+    }
+
+    /// The next id after `last` at wall-clock `now_ms`: strictly greater, even when the
+    /// clock goes backwards.
+    pub fn next(last: Option<EventId>, now_ms: u64) -> EventId {
+        match last {
+            Some(l) if l.ms >= now_ms => EventId {
+                ms: l.ms,
+                seq: l.seq + 1,
+            },
+            _ => EventId { ms: now_ms, seq: 0 },
+        }
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// Options of `index_read` (SPEC §3.3): pagination applies after filtering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexReadOptions {
+    pub offset: usize,
+    pub limit: usize,
+    pub filter: Vec<FieldFilter>,
+}
+
+impl Default for IndexReadOptions {
+    fn default() -> Self {
+        IndexReadOptions {
+            offset: 0,
+            limit: 50,
+            filter: Vec::new(),
+        }
+    }
+}
+
+/// Options of `doc_list` (SPEC §3.4). Default order: id ascending.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListOptions {
+    pub filter: Vec<FieldFilter>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub sort_by: Option<Vec<String>>,
+    pub order: Order,
+}
+
+/// One sorted-index entry as returned to callers (a copy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry {
+    pub id: String,
+    pub score: f64,
+    pub metadata: Value,
+}
+
+/// One entry of `kv_mset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvEntry {
+    pub key: String,
+    pub value: Json,
+    pub ttl_seconds: Option<f64>,
+}
+
+/// The backend contract. Futures of the memory backend complete without suspending, so the
+/// binding runs them on the calling thread.
+#[async_trait]
+pub trait StoreAdapter: Send + Sync {
+    // --- event stream (SPEC §3.1) ---
+    /// Appends `event` (an object with a string `type`; any `id`/`ts` already removed) and
+    /// returns the stored record `{ id, ts, ...event }`.
+    async fn stream_append(&self, subject: &str, event: Map<String, Value>) -> Result<Json>;
+    async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
+    /// Delivers every later record of `subject` to `handler`, in append order. Returns the
+    /// subscription id.
+    async fn stream_subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64>;
+    async fn stream_unsubscribe(&self, id: u64) -> Result<bool>;
+    async fn stream_delete(&self, subject: &str) -> Result<bool>;
+    async fn stream_count(&self, subject: &str) -> Result<u64>;
+
+    // --- key-value (SPEC §3.2) ---
+    async fn kv_get(&self, key: &str) -> Result<Option<Json>>;
+    async fn kv_set(&self, key: &str, value: Json, ttl_seconds: Option<f64>) -> Result<()>;
+    async fn kv_delete(&self, key: &str) -> Result<bool>;
+    /// Deletes every key matching the glob (`*`, `?`, `\` escapes); returns the count.
+    async fn kv_clear(&self, pattern: &str) -> Result<u64>;
+    /// Adds `by` to the number at `key` (missing = 0).
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` when the stored value is not a number.
+    async fn kv_increment(&self, key: &str, by: f64) -> Result<f64>;
+    async fn kv_exists(&self, key: &str) -> Result<bool>;
+    async fn kv_expire(&self, key: &str, ttl_seconds: f64) -> Result<bool>;
+    /// Seconds left, or `None` for a missing key or one without expiry.
+    async fn kv_ttl(&self, key: &str) -> Result<Option<f64>>;
+    async fn kv_mget(&self, keys: &[String]) -> Result<Vec<Option<Json>>>;
+    /// Sets every entry, atomically where the backend allows.
+    async fn kv_mset(&self, entries: Vec<KvEntry>) -> Result<()>;
+
+    // --- sorted index (SPEC §3.3) ---
+    /// Upserts; `metadata` is already normalized (dot keys expanded, nulls dropped,
+    /// `version: 0` set).
+    async fn index_add(&self, key: &str, id: &str, score: f64, metadata: Value) -> Result<()>;
+    async fn index_get(&self, key: &str, id: &str) -> Result<Option<IndexEntry>>;
+    async fn index_read(&self, key: &str, opts: &IndexReadOptions) -> Result<Vec<IndexEntry>>;
+    async fn index_count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64>;
+    /// Deep-merges `partial` (already expanded; nulls are delete markers) and bumps
+    /// `version`; `false` when the entry is missing or `expected_version` differs.
+    async fn index_update(
+        &self,
+        key: &str,
+        id: &str,
+        partial: Map<String, Value>,
+        expected_version: Option<u64>,
+    ) -> Result<bool>;
+    /// Atomically adds `by` at the dotted `field` and bumps `version`.
+    ///
+    /// # Errors
+    /// `NVENT_NOT_FOUND` for a missing entry (nothing is created), `NVENT_INVALID_ARGUMENT`
+    /// for a non-number at that path.
+    async fn index_increment(
+        &self,
+        key: &str,
+        id: &str,
+        field: &[String],
+        by: f64,
+    ) -> Result<f64>;
+    async fn index_delete(&self, key: &str, id: &str) -> Result<bool>;
+
+    // --- documents (SPEC §3.4) ---
+    async fn doc_save(&self, collection: &str, id: &str, doc: Json) -> Result<()>;
+    async fn doc_get(&self, collection: &str, id: &str) -> Result<Option<Json>>;
+    async fn doc_list(&self, collection: &str, opts: &ListOptions) -> Result<Vec<(String, Json)>>;
+    async fn doc_delete(&self, collection: &str, id: &str) -> Result<bool>;
+
+    // --- claims (SPEC §3.5) ---
+    async fn claim_once(&self, key: &str, owner: &str, ttl_seconds: f64) -> Result<bool>;
+    async fn claim_release(&self, key: &str, owner: &str) -> Result<bool>;
+    async fn claim_extend(&self, key: &str, owner: &str, ttl_seconds: f64) -> Result<bool>;
+
+    /// Ends subscriptions and refuses later calls with `NVENT_CLOSED`.
+    async fn close(&self) -> Result<()>;
+}

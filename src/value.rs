@@ -1,0 +1,236 @@
+//! Values and names: what the engine accepts, and the limits it enforces (SPEC §2).
+//!
+//! Values cross into the core as JSON text. The JS layer has already refused what JSON
+//! cannot express (functions, `undefined`, NaN, BigInt, Buffers, circular references) and
+//! reported the offending path; the core re-checks everything it can see in the text
+//! itself — syntax, size, depth — because it must never trust its caller.
+
+use crate::error::{NventError, Result};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Configurable limits. Defaults are the ones of SPEC §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum serialized JSON size of one value, in bytes.
+    pub max_value_bytes: usize,
+    /// Maximum nesting of containers (objects and arrays) in one value.
+    pub max_depth: usize,
+    /// Maximum length of a name (key, subject, topic, queue, id), in UTF-8 bytes.
+    pub max_name_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_value_bytes: 16 * 1024 * 1024, max_depth: 128, max_name_bytes: 1024 }
+    }
+}
+
+/// Checks a name: 1..=max bytes of UTF-8 without NUL. Rust strings are valid UTF-8, so a
+/// lone surrogate from JS has already been refused at the boundary.
+pub fn check_name(what: &'static str, name: &str, limits: &Limits) -> Result<()> {
+    if name.is_empty() {
+        return Err(NventError::InvalidName { what, reason: "must not be empty".into() });
+    }
+    if name.len() > limits.max_name_bytes {
+        return Err(NventError::InvalidName {
+            what,
+            reason: format!(
+                "is {} bytes long; the limit is {} bytes",
+                name.len(),
+                limits.max_name_bytes
+            ),
+        });
+    }
+    if name.contains('\0') {
+        return Err(NventError::InvalidName { what, reason: "must not contain NUL".into() });
+    }
+    Ok(())
+}
+
+/// Segments of a dotted field path that could reach a JS prototype.
+const FORBIDDEN_SEGMENTS: [&str; 3] = ["__proto__", "prototype", "constructor"];
+
+/// Splits a dotted field path (`stats.total`) into its segments, refusing empty segments
+/// and prototype-polluting ones.
+pub fn field_path(path: &str) -> Result<Vec<&str>> {
+    if path.is_empty() {
+        return Err(NventError::InvalidName { what: "field path", reason: "must not be empty".into() });
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    for segment in &segments {
+        check_segment(path, segment)?;
+    }
+    Ok(segments)
+}
+
+/// Refuses one object key or path segment that is empty or could reach a JS prototype.
+pub fn check_segment(path: &str, segment: &str) -> Result<()> {
+    if segment.is_empty() {
+        return Err(NventError::InvalidName {
+            what: "field path",
+            reason: format!("'{path}' has an empty segment"),
+        });
+    }
+    if FORBIDDEN_SEGMENTS.contains(&segment) {
+        return Err(NventError::InvalidName {
+            what: "field path",
+            reason: format!("'{path}' contains the reserved segment '{segment}'"),
+        });
+    }
+    Ok(())
+}
+
+/// Validated JSON text of one value. Cheap to clone; stored as-is where the engine does
+/// not need to look inside (kv values), which saves a parse and a serialization per call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Json(Arc<str>);
+
+impl Json {
+    /// Accepts JSON text after checking syntax, size and depth. String escapes are not
+    /// decoded here (the text is stored as given), so a lone-surrogate escape passes; the JS
+    /// layer refuses lone surrogates before the text is made.
+    ///
+    /// # Errors
+    /// `NVENT_PAYLOAD_TOO_LARGE`, `NVENT_NESTING_TOO_DEEP`, `NVENT_NOT_SERIALIZABLE`.
+    pub fn from_text(text: String, limits: &Limits) -> Result<Json> {
+        check_size(text.len(), limits)?;
+        check_depth(&text, limits)?;
+        serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(syntax_error)?;
+        Ok(Json(Arc::from(text)))
+    }
+
+    /// Wraps JSON text the engine built itself (known to be valid).
+    pub fn trusted(text: String) -> Json {
+        Json(Arc::from(text))
+    }
+
+    /// Serializes a value the engine built itself.
+    pub fn from_value(value: &Value) -> Json {
+        Json(Arc::from(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Parses the text into a value (the text is known to be valid).
+    pub fn to_value(&self) -> Result<Value> {
+        serde_json::from_str(&self.0).map_err(|e| NventError::internal(format!("stored JSON: {e}")))
+    }
+}
+
+/// Parses JSON text into a value after checking size and depth.
+///
+/// # Errors
+/// `NVENT_PAYLOAD_TOO_LARGE`, `NVENT_NESTING_TOO_DEEP`, `NVENT_NOT_SERIALIZABLE`.
+pub fn parse_value(text: &str, limits: &Limits) -> Result<Value> {
+    check_size(text.len(), limits)?;
+    check_depth(text, limits)?;
+    serde_json::from_str(text).map_err(syntax_error)
+}
+
+fn check_size(size: usize, limits: &Limits) -> Result<()> {
+    if size > limits.max_value_bytes {
+        return Err(NventError::PayloadTooLarge { size, limit: limits.max_value_bytes });
+    }
+    Ok(())
+}
+
+/// Counts container nesting outside strings. serde_json refuses more than 128 levels on
+/// its own, but the limit is configurable and the error must say where.
+fn check_depth(text: &str, limits: &Limits) -> Result<()> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limits.max_depth {
+                    return Err(NventError::NestingTooDeep {
+                        path: "$".into(),
+                        limit: limits.max_depth,
+                    });
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn syntax_error(e: serde_json::Error) -> NventError {
+    // Lone surrogates arrive as `\ud800` escapes and are refused here: Rust strings are
+    // UTF-8 and cannot hold them.
+    NventError::NotSerializable { path: "$".into(), reason: format!("not valid JSON ({e})") }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        let l = Limits::default();
+        assert!(check_name("key", "a", &l).is_ok());
+        assert_eq!(check_name("key", "", &l).unwrap_err().code(), "NVENT_INVALID_NAME");
+        assert_eq!(check_name("key", "a\0b", &l).unwrap_err().code(), "NVENT_INVALID_NAME");
+        assert!(check_name("key", &"x".repeat(1024), &l).is_ok());
+        assert!(check_name("key", &"x".repeat(1025), &l).is_err());
+    }
+
+    #[test]
+    fn prototype_segments_are_refused() {
+        assert!(field_path("stats.total").is_ok());
+        for bad in ["__proto__", "a.__proto__.b", "constructor", "a.prototype", "a..b", ""] {
+            assert_eq!(field_path(bad).unwrap_err().code(), "NVENT_INVALID_NAME", "{bad}");
+        }
+    }
+
+    #[test]
+    fn depth_counts_containers_outside_strings() {
+        let l = Limits { max_depth: 2, ..Limits::default() };
+        assert!(parse_value(r#"{"a":[1]}"#, &l).is_ok());
+        assert!(parse_value(r#"{"a":"[[[[{{{"}"#, &l).is_ok());
+        assert!(parse_value(r#"{"a":"\"[[["}"#, &l).is_ok());
+        assert_eq!(parse_value(r#"{"a":[[1]]}"#, &l).unwrap_err().code(), "NVENT_NESTING_TOO_DEEP");
+    }
+
+    #[test]
+    fn size_and_syntax_are_checked() {
+        let l = Limits { max_value_bytes: 8, ..Limits::default() };
+        assert_eq!(parse_value("\"123456789\"", &l).unwrap_err().code(), "NVENT_PAYLOAD_TOO_LARGE");
+        assert_eq!(parse_value("{", &Limits::default()).unwrap_err().code(), "NVENT_NOT_SERIALIZABLE");
+        assert_eq!(
+            parse_value("\"\\ud800\"", &Limits::default()).unwrap_err().code(),
+            "NVENT_NOT_SERIALIZABLE"
+        );
+    }
+
+    #[test]
+    fn values_round_trip_exactly() {
+        let text = r#"{"z":1,"a":"123","n":0.1,"f":false,"e":"","x":null,"big":12345678901234567}"#;
+        let v = parse_value(text, &Limits::default()).unwrap();
+        assert_eq!(v.to_string(), text);
+    }
+}

@@ -1,0 +1,2 @@
+// Types of the store slice.
+export {}
