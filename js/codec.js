@@ -10,6 +10,7 @@
 const { NventError } = require('./errors')
 
 const limits = { maxDepth: 128, maxValueBytes: 16 * 1024 * 1024 }
+let active = limits
 const objectProto = Object.prototype
 
 function fail(code, path, reason) {
@@ -18,7 +19,7 @@ function fail(code, path, reason) {
     code === 'NVENT_CIRCULAR'
       ? `value at ${where} refers to itself (circular reference)`
       : code === 'NVENT_NESTING_TOO_DEEP'
-        ? `value nests deeper than ${limits.maxDepth} levels at ${where}; flatten it or raise the limit`
+        ? `value nests deeper than ${active.maxDepth} levels at ${where}; flatten it or raise the limit`
         : `value at ${where} cannot be stored as JSON: ${reason}`
   throw new NventError(code, message, { path: where })
 }
@@ -68,7 +69,7 @@ function check(v, key, path, seen, depth) {
     return
   }
   if (seen.includes(v)) fail('NVENT_CIRCULAR', path)
-  if (depth >= limits.maxDepth) fail('NVENT_NESTING_TOO_DEEP', path)
+  if (depth >= active.maxDepth) fail('NVENT_NESTING_TOO_DEEP', path)
   seen.push(v)
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -89,24 +90,47 @@ function check(v, key, path, seen, depth) {
   seen.pop()
 }
 
-/** Validates `value` and returns its JSON text. Throws NventError with `path`. */
-function encode(value) {
+/**
+ * Validates `value` and returns its JSON text. Throws NventError with `path`. `lim` are
+ * the adapter's limits (the engine re-checks size in bytes and depth).
+ */
+function encode(value, lim = limits) {
+  active = lim
   check(value, '', [], [], 0)
   const text = JSON.stringify(value)
-  if (text.length > limits.maxValueBytes) {
+  if (text.length > lim.maxValueBytes) {
     throw new NventError(
       'NVENT_PAYLOAD_TOO_LARGE',
-      `value is ${text.length} characters of JSON, over the limit of ${limits.maxValueBytes} bytes`,
+      `value is ${text.length} characters of JSON, over the limit of ${lim.maxValueBytes} bytes`,
     )
   }
   return text
+}
+
+/** Merges user limits over the defaults. */
+function limitsOf(opts) {
+  const l = opts && opts.limits
+  if (!l) return limits
+  return {
+    maxDepth: l.maxDepth ?? limits.maxDepth,
+    maxValueBytes: l.maxValueBytes ?? limits.maxValueBytes,
+  }
+}
+
+/** JSON text of adapter options for the engine (undefined when empty). */
+function optionsText(opts) {
+  if (opts === undefined || opts === null) return undefined
+  if (typeof opts !== 'object') {
+    throw new NventError('NVENT_INVALID_ARGUMENT', 'adapter options must be an object')
+  }
+  return encode(opts)
 }
 
 /**
  * Validates an object whose top-level fields may be `undefined` (treated as absent), as
  * event records allow (SPEC §3.1). Returns JSON text of an object.
  */
-function encodeRecord(obj, what) {
+function encodeRecord(obj, what, lim = limits) {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     throw new NventError('NVENT_INVALID_ARGUMENT', `${what} must be a plain object`)
   }
@@ -114,7 +138,7 @@ function encodeRecord(obj, what) {
   for (const k in obj) {
     if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) clean[k] = obj[k]
   }
-  return encode(clean)
+  return encode(clean, lim)
 }
 
 function decode(text) {
@@ -132,4 +156,4 @@ function name(what, value) {
   return value
 }
 
-module.exports = { encode, encodeRecord, decode, name, limits, formatPath }
+module.exports = { encode, encodeRecord, decode, name, limits, limitsOf, optionsText, formatPath }

@@ -1,3 +1,358 @@
 'use strict'
-// Placeholder: filled by the queue slice.
-module.exports = {}
+// QueueAdapter (SPEC §5) over the engine, and the worker runner.
+//
+// The engine owns job state and scheduling; the runner here only runs handlers. When the
+// engine signals that a queue has work, the runner takes a batch (as many jobs as the
+// engine's free slots allow), calls the handlers, and reports all results that settled in
+// the same microtask round in one `finish` call, which frees slots for the next batch.
+// While the engine reports outstanding work, a ref'd timer keeps the process alive; when
+// it reports none, the process may exit without `close()`.
+
+const native = require('./native')
+const { outbox, register, unregister } = require('./outbox')
+const { encode, name, optionsText, limitsOf } = require('./codec')
+const { settle, isThenable } = require('./settle')
+const { NventError, fromNative } = require('./errors')
+const { isolate, requireFunction } = require('./isolate')
+
+const parse = (t) => JSON.parse(t)
+const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
+const DEFAULT_CLOSE_TIMEOUT = 10_000
+
+function jobParts(job, lim) {
+  if (job === null || typeof job !== 'object') {
+    throw new NventError('NVENT_INVALID_ARGUMENT', 'a job must be an object { name, data, opts? }')
+  }
+  if (typeof job.name !== 'string') {
+    throw new NventError('NVENT_INVALID_ARGUMENT', 'a job needs a string name')
+  }
+  const data = encode(job.data === undefined ? null : job.data, lim)
+  const opts = job.opts === undefined || job.opts === null ? undefined : encode(job.opts, lim)
+  return [name('job name', job.name), data, opts]
+}
+
+function reasonOf(e) {
+  if (e instanceof Error) return e.message
+  return typeof e === 'string' ? e : String(e)
+}
+
+/** Runs the handlers of one queue. */
+class Runner {
+  constructor(adapter, queue) {
+    this.adapter = adapter
+    this.queue = queue
+    this.handlers = new Map()
+    this.concurrency = 1
+    this.inflight = new Set()
+    this.results = []
+    this.flushing = false
+    this.taking = false
+    this.again = false
+    this.closing = false
+  }
+
+  pump() {
+    if (this.closing) return
+    if (this.taking) {
+      this.again = true
+      return
+    }
+    this.taking = true
+    let r
+    try {
+      r = this.adapter._n.take(this.queue, this.concurrency)
+    } catch (e) {
+      this.taking = false
+      return this.adapter._fail('take', e)
+    }
+    if (isThenable(r)) {
+      r.then((t) => this.accept(t), (e) => ((this.taking = false), this.adapter._fail('take', e)))
+    } else this.accept(r)
+  }
+
+  accept(text) {
+    this.taking = false
+    const { pending, jobs } = JSON.parse(text)
+    this.adapter._setPending(pending)
+    for (let i = 0; i < jobs.length; i++) this.run(jobs[i])
+    if (this.again) {
+      this.again = false
+      this.pump()
+    }
+  }
+
+  run(j) {
+    const { token } = j
+    const queueName = this.queue
+    const n = this.adapter._n
+    const lim = this.adapter._lim
+    const job = { id: j.id, name: j.name, data: j.data, attemptsMade: j.attemptsMade, opts: j.opts, queueName }
+    const ctx = {
+      jobId: j.id,
+      queueName,
+      updateProgress: (p) => settle(() => n.updateProgress(queueName, j.id, token, encode(p, lim))).then(() => undefined),
+      log: (msg) => settle(() => n.log(queueName, j.id, token, String(msg))).then(() => undefined),
+    }
+    const handler = this.handlers.get(j.name)
+    let p
+    try {
+      p = handler(job, ctx)
+    } catch (e) {
+      p = Promise.reject(e)
+    }
+    const done = Promise.resolve(p).then(
+      (v) => this.done(j.id, token, v, true),
+      (e) => this.done(j.id, token, reasonOf(e), false),
+    )
+    this.inflight.add(done)
+    done.then(() => this.inflight.delete(done))
+  }
+
+  done(id, token, v, ok) {
+    let entry
+    if (ok) {
+      try {
+        entry = `[${JSON.stringify(id)},${token},1,${encode(v === undefined ? null : v, this.adapter._lim)}]`
+      } catch (e) {
+        entry = `[${JSON.stringify(id)},${token},0,${JSON.stringify('return value: ' + reasonOf(e))}]`
+      }
+    } else entry = `[${JSON.stringify(id)},${token},0,${JSON.stringify(v)}]`
+    this.results.push(entry)
+    if (!this.flushing) {
+      this.flushing = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  flush() {
+    this.flushing = false
+    if (this.results.length === 0) return
+    const text = '[' + this.results.join(',') + ']'
+    this.results = []
+    let r
+    try {
+      r = this.adapter._n.finish(this.queue, text)
+    } catch (e) {
+      return this.adapter._fail('finish', e)
+    }
+    const after = (pending) => {
+      this.adapter._setPending(pending)
+      this.pump()
+    }
+    if (isThenable(r)) r.then(after, (e) => this.adapter._fail('finish', e))
+    else after(r)
+  }
+}
+
+class QueueView {
+  constructor(n, lim, options) {
+    this._n = n
+    this._lim = lim
+    this._runners = new Map()
+    this._listeners = new Map()
+    this._closed = false
+    this._closing = null
+    this._closeTimeout = (options && options.closeTimeout) ?? DEFAULT_CLOSE_TIMEOUT
+    this._keepalive = null
+  }
+
+  _onSignal(sig) {
+    if (sig.k === 'wake') {
+      const runner = this._runners.get(sig.q)
+      if (runner) runner.pump()
+    } else if (sig.k === 'event') {
+      const set = this._listeners.get(sig.q + '\u0000' + sig.e)
+      if (set) for (const cb of set) cb(sig.p)
+    }
+  }
+
+  _setPending(n) {
+    if (n > 0 && !this._closed) {
+      if (!this._keepalive) this._keepalive = setInterval(() => {}, 1 << 30)
+      else this._keepalive.ref()
+    } else if (this._keepalive) this._keepalive.unref()
+  }
+
+  _fail(what, e) {
+    require('./isolate').report('queue', fromNative(e))
+  }
+
+  async init() {}
+
+  enqueue(queue, job) {
+    return settle(() => {
+      const [jobName, data, opts] = jobParts(job, this._lim)
+      const id = this._n.enqueue(name('queue name', queue), jobName, data, opts)
+      if (this._runners.has(queue)) this._setPending(1)
+      return id
+    })
+  }
+
+  enqueueBulk(queue, jobs) {
+    return settle(() => {
+      if (!Array.isArray(jobs)) throw new NventError('NVENT_INVALID_ARGUMENT', 'enqueueBulk takes an array of jobs')
+      let text = '['
+      for (let i = 0; i < jobs.length; i++) {
+        const [jobName, data, opts] = jobParts(jobs[i], this._lim)
+        if (i > 0) text += ','
+        text += `{"name":${JSON.stringify(jobName)},"data":${data}${opts ? ',"opts":' + opts : ''}}`
+      }
+      const ids = this._n.enqueueBulk(name('queue name', queue), text + ']')
+      if (this._runners.has(queue) && jobs.length > 0) this._setPending(1)
+      return ids
+    }, parse)
+  }
+
+  schedule(queue, job, spec) {
+    return settle(() => {
+      const [jobName, data, opts] = jobParts(job, this._lim)
+      const specText = spec === undefined || spec === null ? undefined : encode(spec)
+      return this._n.schedule(name('queue name', queue), jobName, data, opts, specText)
+    })
+  }
+
+  getJob(queue, id) {
+    return settle(() => this._n.getJob(name('queue name', queue), name('job id', id)), parseNullable)
+  }
+
+  getJobs(queue, options) {
+    return settle(() => {
+      const o = options === undefined || options === null ? undefined : encode(options)
+      return this._n.getJobs(name('queue name', queue), o)
+    }, parse)
+  }
+
+  getJobCounts(queue) {
+    return settle(() => this._n.getJobCounts(name('queue name', queue)), parse)
+  }
+
+  /** Listens to `event` of `queue`; returns the unsubscribe function (SPEC §5). */
+  on(queue, event, cb) {
+    requireFunction('callback', cb)
+    if (this._closed) throw new NventError('NVENT_CLOSED', 'the queue adapter is closed')
+    const key = name('queue name', queue) + '\u0000' + event
+    let set = this._listeners.get(key)
+    if (!set) {
+      try {
+        this._n.listen(queue, String(event), true)
+      } catch (e) {
+        throw fromNative(e)
+      }
+      set = new Set()
+      this._listeners.set(key, set)
+    }
+    const wrapped = isolate('queue', cb)
+    set.add(wrapped)
+    return () => {
+      if (!set.delete(wrapped) || set.size > 0) return
+      this._listeners.delete(key)
+      if (!this._closed) {
+        try {
+          this._n.listen(queue, String(event), false)
+        } catch {
+          // closed meanwhile: nothing to turn off
+        }
+      }
+    }
+  }
+
+  pause(queue) {
+    return settle(() => this._n.pause(name('queue name', queue))).then(() => undefined)
+  }
+
+  resume(queue) {
+    return settle(() => this._n.resume(name('queue name', queue))).then(() => undefined)
+  }
+
+  isPaused(queue) {
+    return settle(() => this._n.isPaused(name('queue name', queue)))
+  }
+
+  registerWorker(queue, jobName, handler, options) {
+    return settle(() => {
+      requireFunction('handler', handler)
+      const o = options === undefined || options === null ? undefined : encode(options)
+      const r = this._n.registerWorker(name('queue name', queue), name('job name', jobName), o)
+      const attach = (concurrency) => {
+        let runner = this._runners.get(queue)
+        if (!runner) {
+          runner = new Runner(this, queue)
+          this._runners.set(queue, runner)
+        }
+        runner.handlers.set(jobName, handler)
+        runner.concurrency = Math.max(runner.concurrency, concurrency)
+        this._setPending(1)
+        runner.pump()
+      }
+      return isThenable(r) ? r.then(attach) : attach(r)
+    }).then(() => undefined)
+  }
+
+  startProcessingQueue(queue) {
+    return settle(() => this._n.startProcessing(name('queue name', queue))).then(() => undefined)
+  }
+
+  getScheduledJobs(queue) {
+    return settle(() => this._n.getScheduledJobs(name('queue name', queue)), parse)
+  }
+
+  removeScheduledJob(id) {
+    return settle(() => this._n.removeScheduledJob(name('schedule id', id)))
+  }
+
+  removeJob(queue, id) {
+    return settle(() => this._n.removeJob(name('queue name', queue), name('job id', id)))
+  }
+
+  /**
+   * Stops taking jobs, waits for running handlers (at most `closeTimeout` ms, default
+   * 10 s), records their results, then closes the engine side. Resolves even when queues
+   * are paused. Idempotent.
+   */
+  close() {
+    if (this._closing) return this._closing
+    this._closing = (async () => {
+      const inflight = []
+      for (const r of this._runners.values()) {
+        r.closing = true
+        inflight.push(...r.inflight)
+      }
+      if (inflight.length > 0) {
+        let timer
+        const timeout = new Promise((resolve) => (timer = setTimeout(resolve, this._closeTimeout)))
+        await Promise.race([Promise.allSettled(inflight), timeout])
+        clearTimeout(timer)
+        for (const r of this._runners.values()) r.flush()
+      }
+      this._closed = true
+      if (this._keepalive) clearInterval(this._keepalive)
+      this._keepalive = null
+      this._listeners.clear()
+      this._runners.clear()
+      unregister(this._signals)
+      await settle(() => this._n.close())
+    })()
+    return this._closing
+  }
+}
+
+class MemoryQueueAdapter extends QueueView {
+  /**
+   * @param {{ defaultJobOptions?: object, worker?: object, closeTimeout?: number, limits?: object }} [options]
+   */
+  constructor(options) {
+    const signals = register((sig) => self._onSignal(sig))
+    let n
+    try {
+      n = native.NativeQueue.memory(outbox, signals, optionsText(options))
+    } catch (e) {
+      unregister(signals)
+      throw fromNative(e)
+    }
+    super(n, limitsOf(options), options)
+    const self = this
+    this._signals = signals
+  }
+}
+
+module.exports = { MemoryQueueAdapter, QueueView }

@@ -1,3 +1,264 @@
 'use strict'
-// Placeholder: filled by the store slice.
-module.exports = {}
+// StoreAdapter (SPEC §3): thin classes giving the engine's store the SPEC's shape, with
+// real nested namespaces (store.stream, store.kv, store.index, store.claim). Every
+// method validates and encodes its input here (codec.js), calls the engine, and decodes.
+
+const native = require('./native')
+const { outbox, register, unregister } = require('./outbox')
+const { encode, encodeRecord, name, limitsOf, optionsText } = require('./codec')
+const { settle } = require('./settle')
+const { NventError } = require('./errors')
+const { isolate, requireFunction } = require('./isolate')
+
+const parse = (t) => JSON.parse(t)
+const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
+const opts = (o, lim) => (o === undefined || o === null ? undefined : encode(o, lim))
+
+function ttlArg(ttl) {
+  if (ttl === undefined || ttl === null) return undefined
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) {
+    throw new NventError('NVENT_INVALID_ARGUMENT', `ttl must be a non-negative number of seconds, got ${String(ttl)}`)
+  }
+  return ttl
+}
+
+function numberArg(what, v, dflt) {
+  if (v === undefined) return dflt
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new NventError('NVENT_INVALID_ARGUMENT', `${what} must be a finite number, got ${String(v)}`)
+  }
+  return v
+}
+
+class StreamTier {
+  constructor(n, lim) {
+    this._n = n
+    this._lim = lim
+  }
+  append(subject, event) {
+    return settle(() => this._n.streamAppend(name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
+  }
+  read(subject, options) {
+    return settle(() => this._n.streamRead(name('subject', subject), opts(options)), parse)
+  }
+  subscribe(subject, onEvent) {
+    return settle(() => {
+      requireFunction('onEvent', onEvent)
+      const t = register(isolate('store', onEvent))
+      let r
+      try {
+        r = this._n.streamSubscribe(name('subject', subject), t)
+      } catch (e) {
+        unregister(t)
+        throw e
+      }
+      return { r, t }
+    }).then(({ r, t }) =>
+      Promise.resolve(r).then((id) => {
+        let active = true
+        return {
+          id: String(id),
+          subject,
+          unsubscribe: () => {
+            if (!active) return Promise.resolve()
+            active = false
+            unregister(t)
+            return settle(() => this._n.streamUnsubscribe(id)).then(() => undefined)
+          },
+        }
+      }),
+    )
+  }
+  delete(subject) {
+    return settle(() => this._n.streamDelete(name('subject', subject)))
+  }
+  count(subject) {
+    return settle(() => this._n.streamCount(name('subject', subject)))
+  }
+}
+
+class KvTier {
+  constructor(n, lim) {
+    this._n = n
+    this._lim = lim
+  }
+  get(key) {
+    return settle(() => this._n.kvGet(name('key', key)), parseNullable)
+  }
+  set(key, value, ttl) {
+    return settle(() => this._n.kvSet(name('key', key), encode(value, this._lim), ttlArg(ttl))).then(() => undefined)
+  }
+  delete(key) {
+    return settle(() => this._n.kvDelete(name('key', key))).then(() => undefined)
+  }
+  clear(pattern) {
+    return settle(() => this._n.kvClear(name('pattern', pattern)))
+  }
+  increment(key, by = 1) {
+    return settle(() => this._n.kvIncrement(name('key', key), numberArg('by', by, 1)))
+  }
+  decrement(key, by = 1) {
+    return settle(() => this._n.kvIncrement(name('key', key), -numberArg('by', by, 1)))
+  }
+  exists(key) {
+    return settle(() => this._n.kvExists(name('key', key)))
+  }
+  expire(key, ttl) {
+    return settle(() => this._n.kvExpire(name('key', key), numberArg('ttl', ttl)))
+  }
+  touch(key, ttl) {
+    return this.expire(key, ttl)
+  }
+  ttl(key) {
+    return settle(() => this._n.kvTtl(name('key', key)), (v) => (v === undefined ? null : v))
+  }
+  mget(keys) {
+    return settle(() => {
+      if (!Array.isArray(keys)) throw new NventError('NVENT_INVALID_ARGUMENT', 'mget takes an array of keys')
+      return this._n.kvMget(keys.map((k) => name('key', k)))
+    }, parse)
+  }
+  mset(entries) {
+    return settle(() => {
+      if (!Array.isArray(entries)) {
+        throw new NventError('NVENT_INVALID_ARGUMENT', 'mset takes an array of { key, value, ttl? }')
+      }
+      for (const e of entries) {
+        if (e === null || typeof e !== 'object') {
+          throw new NventError('NVENT_INVALID_ARGUMENT', 'mset takes an array of { key, value, ttl? }')
+        }
+        name('key', e.key)
+        ttlArg(e.ttl)
+      }
+      return this._n.kvMset(encode(entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttl ?? null })), this._lim))
+    }).then(() => undefined)
+  }
+}
+
+class IndexTier {
+  constructor(n, lim) {
+    this._n = n
+    this._lim = lim
+  }
+  add(key, id, score, metadata) {
+    return settle(() =>
+      this._n.indexAdd(
+        name('index key', key),
+        name('id', id),
+        numberArg('score', score),
+        metadata === undefined ? undefined : encode(metadata, this._lim),
+      ),
+    ).then(() => undefined)
+  }
+  get(key, id) {
+    return settle(() => this._n.indexGet(name('index key', key), name('id', id)), parseNullable)
+  }
+  read(key, options) {
+    return settle(() => this._n.indexRead(name('index key', key), opts(options)), parse)
+  }
+  count(key, options) {
+    return settle(() => this._n.indexCount(name('index key', key), opts(options)))
+  }
+  update(key, id, partial, options) {
+    return settle(() =>
+      this._n.indexUpdate(name('index key', key), name('id', id), encode(partial, this._lim), opts(options)),
+    )
+  }
+  updateWithRetry(key, id, partial, maxRetries = 3) {
+    return settle(() =>
+      this._n.indexUpdateWithRetry(
+        name('index key', key),
+        name('id', id),
+        encode(partial, this._lim),
+        numberArg('maxRetries', maxRetries, 3),
+      ),
+    ).then(() => undefined)
+  }
+  increment(key, id, field, by = 1) {
+    return settle(() =>
+      this._n.indexIncrement(name('index key', key), name('id', id), name('field', field), numberArg('by', by, 1)),
+    )
+  }
+  delete(key, id) {
+    return settle(() => this._n.indexDelete(name('index key', key), name('id', id)))
+  }
+}
+
+class ClaimTier {
+  constructor(n) {
+    this._n = n
+  }
+  once(key, owner, ttl) {
+    return settle(() => this._n.claimOnce(name('claim key', key), name('owner', owner), numberArg('ttl', ttl)))
+  }
+  release(key, owner) {
+    return settle(() => this._n.claimRelease(name('claim key', key), name('owner', owner)))
+  }
+  extend(key, owner, ttl) {
+    return settle(() => this._n.claimExtend(name('claim key', key), name('owner', owner), numberArg('ttl', ttl)))
+  }
+}
+
+/** The store API over a native store (any backend). */
+class StoreView {
+  constructor(n, lim) {
+    this._n = n
+    this._lim = lim
+    this.stream = new StreamTier(n, lim)
+    this.kv = new KvTier(n, lim)
+    this.index = new IndexTier(n, lim)
+    this.claim = new ClaimTier(n)
+  }
+  // Top-level event-stream aliases (SPEC §3.4).
+  append(subject, event) {
+    return this.stream.append(subject, event)
+  }
+  read(subject, options) {
+    return this.stream.read(subject, options)
+  }
+  subscribe(subject, onEvent) {
+    return this.stream.subscribe(subject, onEvent)
+  }
+  // Documents (SPEC §3.4).
+  save(collection, id, doc) {
+    return settle(() =>
+      this._n.docSave(name('collection', collection), name('id', id), encode(doc, this._lim)),
+    ).then(() => undefined)
+  }
+  get(collection, id) {
+    return settle(() => this._n.docGet(name('collection', collection), name('id', id)), parseNullable)
+  }
+  list(collection, options) {
+    return settle(() => this._n.docList(name('collection', collection), opts(options)), parse)
+  }
+  delete(collection, id) {
+    return settle(() => this._n.docDelete(name('collection', collection), name('id', id)))
+  }
+  /** A view whose every key lives under `name:id` of this view (SPEC §3.5). */
+  scope(scopeName, id) {
+    try {
+      return new StoreView(this._n.scope(name('scope name', scopeName), name('scope id', id)), this._lim)
+    } catch (e) {
+      throw require('./errors').fromNative(e)
+    }
+  }
+  close() {
+    return settle(() => this._n.close()).then(() => undefined)
+  }
+}
+
+class MemoryStoreAdapter extends StoreView {
+  /** @param {{ limits?: { maxValueBytes?, maxDepth?, maxNameBytes? } }} [options] */
+  constructor(options) {
+    let n
+    try {
+      n = native.NativeStore.memory(outbox, optionsText(options))
+    } catch (e) {
+      throw require('./errors').fromNative(e)
+    }
+    super(n, limitsOf(options))
+  }
+  async init() {}
+}
+
+module.exports = { MemoryStoreAdapter, StoreView }

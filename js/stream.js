@@ -1,3 +1,92 @@
 'use strict'
-// Placeholder: filled by the stream slice.
-module.exports = {}
+// StreamAdapter (SPEC §4) over the engine. Handlers are called from the outbox; a RegExp
+// `filter` is applied here (JS regex semantics), a string filter (glob) by the engine.
+
+const native = require('./native')
+const { outbox, register, unregister } = require('./outbox')
+const { encode, name, optionsText } = require('./codec')
+const { settle } = require('./settle')
+const { NventError } = require('./errors')
+const { isolate, requireFunction } = require('./isolate')
+
+class StreamView {
+  constructor(n) {
+    this._n = n
+    this._subs = new Map()
+  }
+  async init() {}
+  publish(topic, event) {
+    return settle(() => this._n.publish(name('topic', topic), encode(event))).then(() => undefined)
+  }
+  subscribe(topic, handler, options = {}) {
+    return settle(() => {
+      requireFunction('handler', handler)
+      if (options === null || typeof options !== 'object') {
+        throw new NventError('NVENT_INVALID_ARGUMENT', 'subscribe options must be an object')
+      }
+      const { filter, group, fromBeginning } = options
+      let re = null
+      let glob
+      if (filter instanceof RegExp) re = filter
+      else if (filter !== undefined && filter !== null) {
+        if (typeof filter !== 'string') {
+          throw new NventError('NVENT_INVALID_ARGUMENT', 'filter must be a glob string or a RegExp')
+        }
+        glob = filter
+      }
+      const call = isolate('stream', handler)
+      const t = register(re ? (m) => (re.lastIndex = 0, re.test(m.type) && call(m)) : call)
+      let r
+      try {
+        r = this._n.subscribe(name('topic', topic), t, encode({ group, filter: glob, fromBeginning }))
+      } catch (e) {
+        unregister(t)
+        throw e
+      }
+      return Promise.resolve(r).then((id) => {
+        const handle = { id: String(id), topic, unsubscribe: () => this.unsubscribe(handle) }
+        this._subs.set(handle.id, { id, t })
+        return handle
+      })
+    })
+  }
+  unsubscribe(handle) {
+    return settle(() => {
+      const key = handle && typeof handle === 'object' ? handle.id : handle
+      const sub = this._subs.get(String(key))
+      if (!sub) return false
+      this._subs.delete(String(key))
+      unregister(sub.t)
+      return this._n.unsubscribe(sub.id)
+    }).then(() => undefined)
+  }
+  listTopics() {
+    return settle(() => this._n.listTopics())
+  }
+  getSubscriptionCount(topic) {
+    return settle(() => this._n.subscriptionCount(name('topic', topic)))
+  }
+  shutdown() {
+    for (const sub of this._subs.values()) unregister(sub.t)
+    this._subs.clear()
+    return settle(() => this._n.shutdown()).then(() => undefined)
+  }
+  close() {
+    return this.shutdown()
+  }
+}
+
+class MemoryStreamAdapter extends StreamView {
+  /** @param {{ retain?: number }} [options] messages kept per topic for `fromBeginning` */
+  constructor(options) {
+    let n
+    try {
+      n = native.NativeStream.memory(outbox, optionsText(options))
+    } catch (e) {
+      throw require('./errors').fromNative(e)
+    }
+    super(n)
+  }
+}
+
+module.exports = { MemoryStreamAdapter, StreamView }

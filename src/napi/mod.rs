@@ -9,23 +9,28 @@
 //! message keeps it on async rejections too, where napi-rs would report `GenericFailure`.
 
 use crate::error::NventError;
+use crate::options::Opts;
 use crate::ready::{poll_once, Polled};
+use crate::value::Limits;
 use napi::bindgen_prelude::*;
+use napi_derive::napi;
 use std::future::Future;
 
 mod bus;
 mod coordinator;
 mod diagnostics;
-mod js_adapter;
+mod outbox;
 mod queue;
-mod registry;
 mod store;
 mod stream;
 
 /// Converts a core error into the JS error the JS layer decodes.
 pub(crate) fn js_err(e: NventError) -> napi::Error {
     let path = e.path().unwrap_or("");
-    napi::Error::new(Status::GenericFailure, format!("\u{1}{}\u{1}{}\u{1}{}", e.code(), path, e))
+    napi::Error::new(
+        Status::GenericFailure,
+        format!("\u{1}{}\u{1}{}\u{1}{}", e.code(), path, e),
+    )
 }
 
 /// Either a value computed on the calling thread or a Promise of it.
@@ -51,4 +56,32 @@ where
 /// errors.
 pub(crate) fn sync<T>(f: impl FnOnce() -> crate::Result<T>) -> napi::Result<T> {
     crate::ready::catch_sync(f).map_err(js_err)
+}
+
+/// Reads `limits: { maxValueBytes?, maxDepth?, maxNameBytes? }` from adapter options.
+pub(crate) fn limits(options: Option<&str>) -> crate::Result<Limits> {
+    let o = Opts::parse("adapter options", options)?;
+    let d = Limits::default();
+    let Some(serde_json::Value::Object(l)) = o.raw("limits") else {
+        return Ok(d);
+    };
+    let l = Opts::from_map("adapter options.limits", l.clone());
+    Ok(Limits {
+        max_value_bytes: l.uint("maxValueBytes")?.map_or(d.max_value_bytes, |v| v as usize),
+        max_depth: l.uint("maxDepth")?.map_or(d.max_depth, |v| v as usize),
+        max_name_bytes: l.uint("maxNameBytes")?.map_or(d.max_name_bytes, |v| v as usize),
+    })
+}
+
+/// Resolves an adapter config of either shape (SPEC §8) to
+/// `{ queue: { name, options }, stream: ..., store: ... }` (JSON text).
+#[napi]
+pub fn resolve_adapter_config(config: Option<String>) -> napi::Result<String> {
+    sync(|| {
+        let v = match config {
+            None => serde_json::Value::Null,
+            Some(t) => crate::value::parse_value(&t, &Limits::default())?,
+        };
+        Ok(crate::config::resolve(&v)?.to_string())
+    })
 }

@@ -1,1 +1,275 @@
-//! Placeholder: filled by its slice.
+//! `NativeStore`: the store facade for JS (`js/store.js` gives it the SPEC's shape).
+
+use super::outbox::{Outbox, ToJs};
+use super::{settle, sync, Settled};
+use crate::coordinator::EventLog;
+use crate::store::facade::Store;
+use crate::store::memory::MemoryStoreAdapter;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::Arc;
+
+#[napi]
+pub struct NativeStore {
+    pub(crate) store: Store,
+    outbox: Arc<super::outbox::OutboxCore>,
+}
+
+fn text(j: crate::value::Json) -> String {
+    j.as_str().to_string()
+}
+
+#[napi]
+impl NativeStore {
+    /// A memory store. `options` is JSON text of `{ limits? }`.
+    #[napi(factory)]
+    pub fn memory(outbox: &Outbox, options: Option<String>) -> napi::Result<Self> {
+        sync(|| {
+            let limits = super::limits(options.as_deref())?;
+            Ok(NativeStore {
+                store: Store::new(Arc::new(MemoryStoreAdapter::new()), limits),
+                outbox: outbox.core.clone(),
+            })
+        })
+    }
+
+    #[napi]
+    pub fn scope(&self, name: String, id: String) -> napi::Result<NativeStore> {
+        sync(|| {
+            Ok(NativeStore {
+                store: self.store.scope(&name, &id)?,
+                outbox: self.outbox.clone(),
+            })
+        })
+    }
+
+    /// This store as the coordinator's event log.
+    #[napi]
+    pub fn as_event_log(&self) -> crate::napi::coordinator::NativeEventLog {
+        crate::napi::coordinator::NativeEventLog {
+            log: Arc::new(self.store.clone()) as Arc<dyn EventLog>,
+        }
+    }
+
+    #[napi]
+    pub fn stream_append<'e>(&self, env: &'e Env, subject: String, event: String) -> napi::Result<Settled<'e, String>> {
+        let s = self.store.clone();
+        settle(env, async move { s.stream_append(&subject, &event).await.map(text) })
+    }
+
+    #[napi]
+    pub fn stream_read<'e>(&self, env: &'e Env, subject: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+        let s = self.store.clone();
+        settle(env, async move { s.stream_read(&subject, opts.as_deref()).await })
+    }
+
+    /// Delivers later records of `subject` to the JS handler registered as `target`.
+    #[napi]
+    pub fn stream_subscribe<'e>(&self, env: &'e Env, subject: String, target: u32) -> napi::Result<Settled<'e, f64>> {
+        let s = self.store.clone();
+        let cb = Arc::new(ToJs { outbox: self.outbox.clone(), target });
+        settle(env, async move { s.stream_subscribe(&subject, cb).await.map(|id| id as f64) })
+    }
+
+    #[napi]
+    pub fn stream_unsubscribe<'e>(&self, env: &'e Env, id: f64) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.stream_unsubscribe(id as u64).await })
+    }
+
+    #[napi]
+    pub fn stream_delete<'e>(&self, env: &'e Env, subject: String) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.stream_delete(&subject).await })
+    }
+
+    #[napi]
+    pub fn stream_count<'e>(&self, env: &'e Env, subject: String) -> napi::Result<Settled<'e, f64>> {
+        let s = self.store.clone();
+        settle(env, async move { s.stream_count(&subject).await.map(|n| n as f64) })
+    }
+
+    #[napi]
+    pub fn kv_get<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, Option<String>>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_get(&key).await.map(|v| v.map(text)) })
+    }
+
+    #[napi]
+    pub fn kv_set<'e>(&self, env: &'e Env, key: String, value: String, ttl: Option<f64>) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_set(&key, value, ttl).await })
+    }
+
+    #[napi]
+    pub fn kv_delete<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_delete(&key).await })
+    }
+
+    #[napi]
+    pub fn kv_clear<'e>(&self, env: &'e Env, pattern: String) -> napi::Result<Settled<'e, f64>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_clear(&pattern).await.map(|n| n as f64) })
+    }
+
+    #[napi]
+    pub fn kv_increment<'e>(&self, env: &'e Env, key: String, by: f64) -> napi::Result<Settled<'e, f64>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_increment(&key, by).await })
+    }
+
+    #[napi]
+    pub fn kv_exists<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_exists(&key).await })
+    }
+
+    #[napi]
+    pub fn kv_expire<'e>(&self, env: &'e Env, key: String, ttl: f64) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_expire(&key, ttl).await })
+    }
+
+    #[napi]
+    pub fn kv_ttl<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, Option<f64>>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_ttl(&key).await })
+    }
+
+    #[napi]
+    pub fn kv_mget<'e>(&self, env: &'e Env, keys: Vec<String>) -> napi::Result<Settled<'e, String>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_mget(keys).await })
+    }
+
+    #[napi]
+    pub fn kv_mset<'e>(&self, env: &'e Env, entries: String) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.kv_mset(&entries).await })
+    }
+
+    #[napi]
+    pub fn index_add<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        id: String,
+        score: f64,
+        metadata: Option<String>,
+    ) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_add(&key, &id, score, metadata.as_deref()).await })
+    }
+
+    #[napi]
+    pub fn index_get<'e>(&self, env: &'e Env, key: String, id: String) -> napi::Result<Settled<'e, Option<String>>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_get(&key, &id).await })
+    }
+
+    #[napi]
+    pub fn index_read<'e>(&self, env: &'e Env, key: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_read(&key, opts.as_deref()).await })
+    }
+
+    #[napi]
+    pub fn index_count<'e>(&self, env: &'e Env, key: String, opts: Option<String>) -> napi::Result<Settled<'e, f64>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_count(&key, opts.as_deref()).await.map(|n| n as f64) })
+    }
+
+    #[napi]
+    pub fn index_update<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        id: String,
+        partial: String,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_update(&key, &id, &partial, opts.as_deref()).await })
+    }
+
+    #[napi]
+    pub fn index_update_with_retry<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        id: String,
+        partial: String,
+        max_retries: u32,
+    ) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_update_with_retry(&key, &id, &partial, max_retries).await })
+    }
+
+    #[napi]
+    pub fn index_increment<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        id: String,
+        field: String,
+        by: f64,
+    ) -> napi::Result<Settled<'e, f64>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_increment(&key, &id, &field, by).await })
+    }
+
+    #[napi]
+    pub fn index_delete<'e>(&self, env: &'e Env, key: String, id: String) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.index_delete(&key, &id).await })
+    }
+
+    #[napi]
+    pub fn doc_save<'e>(&self, env: &'e Env, collection: String, id: String, doc: String) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.doc_save(&collection, &id, doc).await })
+    }
+
+    #[napi]
+    pub fn doc_get<'e>(&self, env: &'e Env, collection: String, id: String) -> napi::Result<Settled<'e, Option<String>>> {
+        let s = self.store.clone();
+        settle(env, async move { s.doc_get(&collection, &id).await.map(|v| v.map(text)) })
+    }
+
+    #[napi]
+    pub fn doc_list<'e>(&self, env: &'e Env, collection: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+        let s = self.store.clone();
+        settle(env, async move { s.doc_list(&collection, opts.as_deref()).await })
+    }
+
+    #[napi]
+    pub fn doc_delete<'e>(&self, env: &'e Env, collection: String, id: String) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.doc_delete(&collection, &id).await })
+    }
+
+    #[napi]
+    pub fn claim_once<'e>(&self, env: &'e Env, key: String, owner: String, ttl: f64) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.claim_once(&key, &owner, ttl).await })
+    }
+
+    #[napi]
+    pub fn claim_release<'e>(&self, env: &'e Env, key: String, owner: String) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.claim_release(&key, &owner).await })
+    }
+
+    #[napi]
+    pub fn claim_extend<'e>(&self, env: &'e Env, key: String, owner: String, ttl: f64) -> napi::Result<Settled<'e, bool>> {
+        let s = self.store.clone();
+        settle(env, async move { s.claim_extend(&key, &owner, ttl).await })
+    }
+
+    #[napi]
+    pub fn close<'e>(&self, env: &'e Env) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.close().await })
+    }
+}

@@ -12,13 +12,13 @@
 //! handler registered meanwhile can still run it); `getJobs` lists newest first.
 
 use super::cron::Pattern;
-use super::job::{push_str, Job, JobOptions, Keep, NewJob, ScheduleSpec, State};
+use super::job::{push_str, Job, Keep, NewJob, ScheduleSpec, State};
 use super::{Batch, Counts, Outcome, QueueAdapter, WorkerOptions};
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::value::{now_ms, Json};
 use async_trait::async_trait;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
@@ -35,7 +35,6 @@ struct Shared {
     notify: Arc<Notify>,
     signals: RwLock<Option<Arc<dyn Callback>>>,
     clock: Clock,
-    defaults: Map<String, Value>,
     timer_started: AtomicBool,
 }
 
@@ -447,20 +446,25 @@ fn wake(q: &mut Queue, queue: &str, fx: &mut Effects) {
     fx.signals.push(Json::trusted(text));
 }
 
+impl Default for MemoryQueueAdapter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MemoryQueueAdapter {
-    /// `defaults` are the adapter's `defaultJobOptions`.
-    pub fn new(defaults: Map<String, Value>) -> Self {
-        Self::with_clock(defaults, Arc::new(now_ms))
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(now_ms))
     }
 
-    pub fn with_clock(defaults: Map<String, Value>, clock: Clock) -> Self {
+    /// An adapter whose notion of "now" is `clock` (tests move time without sleeping).
+    pub fn with_clock(clock: Clock) -> Self {
         MemoryQueueAdapter {
             shared: Arc::new(Shared {
                 inner: Mutex::default(),
                 notify: Arc::new(Notify::new()),
                 signals: RwLock::new(None),
                 clock,
-                defaults,
                 timer_started: AtomicBool::new(false),
             }),
         }
@@ -469,11 +473,6 @@ impl MemoryQueueAdapter {
     /// Where wake-ups and events go (the binding's outbox).
     pub fn set_signals(&self, signals: Arc<dyn Callback>) {
         *self.shared.signals.write().unwrap_or_else(|p| p.into_inner()) = Some(signals);
-    }
-
-    /// Parses options of a job given by a caller, over the adapter's defaults.
-    pub fn job_options(&self, opts: Map<String, Value>) -> Result<JobOptions> {
-        JobOptions::parse(&self.shared.defaults, opts)
     }
 
     /// Runs `f` under the lock, then sends its effects.
@@ -924,17 +923,17 @@ mod tests {
         let t = Arc::new(AtomicU64::new(1_000_000));
         let tc = t.clone();
         (
-            MemoryQueueAdapter::with_clock(Map::new(), Arc::new(move || tc.load(Ordering::SeqCst))),
+            MemoryQueueAdapter::with_clock(Arc::new(move || tc.load(Ordering::SeqCst))),
             t,
         )
     }
 
-    fn job(q: &MemoryQueueAdapter, name: &str, opts: Value) -> NewJob {
+    fn job(_: &MemoryQueueAdapter, name: &str, opts: Value) -> NewJob {
         let Value::Object(m) = opts else { unreachable!() };
         NewJob {
             name: name.into(),
             data: Json::from_text("{}".into(), &Limits::default()).unwrap(),
-            opts: q.job_options(m).unwrap(),
+            opts: crate::queue::JobOptions::parse(&serde_json::Map::new(), m).unwrap(),
         }
     }
 

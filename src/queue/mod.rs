@@ -13,6 +13,7 @@
 //! runner listens to (`{"k":"event","q":queue,"e":name,"p":payload}`), in order.
 
 pub mod cron;
+pub mod facade;
 pub mod job;
 pub mod memory;
 

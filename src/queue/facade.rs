@@ -1,0 +1,279 @@
+//! `Queue`: what the binding calls. It validates names, data, job options (over the
+//! adapter's `defaultJobOptions`) and worker options (over its `worker` defaults), then
+//! calls the backend. Values cross as JSON text.
+
+use super::job::{JobOptions, NewJob, ScheduleSpec, State};
+use super::{Outcome, QueueAdapter, WorkerOptions};
+use crate::error::{NventError, Result};
+use crate::options::Opts;
+use crate::store::facade::json_array;
+use crate::value::{check_name, parse_value, Json, Limits};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Queue {
+    backend: Arc<dyn QueueAdapter>,
+    limits: Limits,
+    job_defaults: Arc<Map<String, Value>>,
+    worker_defaults: Arc<Map<String, Value>>,
+}
+
+/// Events `on(queue, event, cb)` accepts (SPEC §5).
+pub const EVENTS: [&str; 9] = [
+    "waiting", "active", "progress", "completed", "failed", "delayed", "paused", "resumed",
+    "stalled",
+];
+
+impl Queue {
+    /// `options` = the adapter's constructor options (`defaultJobOptions`, `worker`).
+    pub fn new(backend: Arc<dyn QueueAdapter>, options: &Map<String, Value>, limits: Limits) -> Queue {
+        let object = |key: &str| match options.get(key) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        Queue {
+            backend,
+            limits,
+            job_defaults: Arc::new(object("defaultJobOptions")),
+            worker_defaults: Arc::new(object("worker")),
+        }
+    }
+
+    fn queue_name(&self, queue: &str) -> Result<()> {
+        check_name("queue name", queue, &self.limits)
+    }
+
+    fn new_job(&self, name: &str, data: String, opts: Option<&str>) -> Result<NewJob> {
+        check_name("job name", name, &self.limits)?;
+        let data = Json::from_text(data, &self.limits)?;
+        let opts = Opts::parse("job options", opts)?.into_map();
+        let opts = JobOptions::parse(&self.job_defaults, opts)?;
+        if let Some(id) = &opts.job_id {
+            check_name("jobId", id, &self.limits)?;
+        }
+        Ok(NewJob {
+            name: name.to_string(),
+            data,
+            opts,
+        })
+    }
+
+    /// # Errors
+    /// `NVENT_INVALID_NAME`, `NVENT_INVALID_ARGUMENT`, value errors, `NVENT_CLOSED`.
+    pub async fn enqueue(&self, queue: &str, name: &str, data: String, opts: Option<&str>) -> Result<String> {
+        self.queue_name(queue)?;
+        let job = self.new_job(name, data, opts)?;
+        self.backend.enqueue(queue, job).await
+    }
+
+    /// `jobs` is JSON text of `[{ name, data, opts? }]`. Every job is checked before any is
+    /// added. Returns JSON text of the ids, in order.
+    pub async fn enqueue_bulk(&self, queue: &str, jobs: &str) -> Result<String> {
+        self.queue_name(queue)?;
+        let Value::Array(items) = parse_value(jobs, &self.limits)? else {
+            return Err(NventError::invalid_argument(
+                "enqueueBulk takes an array of { name, data, opts? }",
+            ));
+        };
+        let mut parsed = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let Value::Object(mut m) = item else {
+                return Err(NventError::invalid_argument(format!(
+                    "enqueueBulk: job {i} must be an object {{ name, data, opts? }}"
+                )));
+            };
+            let name = match m.remove("name") {
+                Some(Value::String(s)) => s,
+                _ => {
+                    return Err(NventError::invalid_argument(format!(
+                        "enqueueBulk: job {i} needs a string name"
+                    )))
+                }
+            };
+            let data = m.remove("data").unwrap_or(Value::Null).to_string();
+            let opts = m.remove("opts").map(|o| o.to_string());
+            parsed.push(self.new_job(&name, data, opts.as_deref())?);
+        }
+        let ids = self.backend.enqueue_bulk(queue, parsed).await?;
+        Ok(Value::from(ids).to_string())
+    }
+
+    pub async fn schedule(
+        &self,
+        queue: &str,
+        name: &str,
+        data: String,
+        opts: Option<&str>,
+        spec: Option<&str>,
+    ) -> Result<String> {
+        self.queue_name(queue)?;
+        let job = self.new_job(name, data, opts)?;
+        let spec = ScheduleSpec::parse(spec)?;
+        if let Some(p) = &spec.pattern {
+            super::cron::Pattern::parse(p)?;
+        }
+        self.backend.schedule(queue, job, spec).await
+    }
+
+    pub async fn get_job(&self, queue: &str, id: &str) -> Result<Option<String>> {
+        self.queue_name(queue)?;
+        check_name("job id", id, &self.limits)?;
+        Ok(self
+            .backend
+            .get_job(queue, id)
+            .await?
+            .map(|j| j.as_str().to_string()))
+    }
+
+    /// `opts` = `{ state?: string | string[], limit?, offset? }`.
+    pub async fn get_jobs(&self, queue: &str, opts: Option<&str>) -> Result<String> {
+        self.queue_name(queue)?;
+        let o = Opts::parse("getJobs options", opts)?;
+        let states = match o.strings("state")?.or(o.strings("states")?) {
+            None => None,
+            Some(list) => Some(list.iter().map(|s| State::parse(s)).collect::<Result<Vec<_>>>()?),
+        };
+        let limit = o.uint("limit")?.map(|l| l as usize);
+        let offset = o.uint("offset")?.unwrap_or(0) as usize;
+        let jobs = self.backend.get_jobs(queue, states, limit, offset).await?;
+        Ok(json_array(jobs.iter().map(Json::as_str)))
+    }
+
+    pub async fn get_job_counts(&self, queue: &str) -> Result<String> {
+        self.queue_name(queue)?;
+        let counts = self.backend.get_job_counts(queue).await?;
+        serde_json::to_string(&counts).map_err(|e| NventError::internal(e.to_string()))
+    }
+
+    pub async fn pause(&self, queue: &str) -> Result<()> {
+        self.queue_name(queue)?;
+        self.backend.pause(queue).await
+    }
+
+    pub async fn resume(&self, queue: &str) -> Result<()> {
+        self.queue_name(queue)?;
+        self.backend.resume(queue).await
+    }
+
+    pub async fn is_paused(&self, queue: &str) -> Result<bool> {
+        self.queue_name(queue)?;
+        self.backend.is_paused(queue).await
+    }
+
+    /// Parses worker options over the adapter's `worker` defaults; unknown keys are
+    /// ignored.
+    pub fn worker_options(&self, opts: Option<&str>) -> Result<WorkerOptions> {
+        let mut merged = (*self.worker_defaults).clone();
+        merged.extend(Opts::parse("worker options", opts)?.into_map());
+        let o = Opts::from_map("worker options", merged);
+        let d = WorkerOptions::default();
+        let concurrency = match o.uint("concurrency")? {
+            None => d.concurrency,
+            Some(0) => {
+                return Err(NventError::invalid_argument(
+                    "worker options.concurrency must be at least 1",
+                ))
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        Ok(WorkerOptions {
+            concurrency,
+            autorun: o.bool("autorun")?.unwrap_or(d.autorun),
+            lock_duration_ms: o.uint("lockDuration")?.unwrap_or(d.lock_duration_ms),
+            stalled_interval_ms: o.uint("stalledInterval")?.unwrap_or(d.stalled_interval_ms),
+            max_stalled_count: o
+                .uint("maxStalledCount")?
+                .map_or(d.max_stalled_count, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        })
+    }
+
+    pub async fn register_worker(&self, queue: &str, name: &str, opts: WorkerOptions) -> Result<()> {
+        self.queue_name(queue)?;
+        check_name("job name", name, &self.limits)?;
+        self.backend.register_worker(queue, name, opts).await
+    }
+
+    pub async fn start_processing(&self, queue: &str) -> Result<()> {
+        self.queue_name(queue)?;
+        self.backend.start_processing(queue).await
+    }
+
+    /// JSON text `{ "pending": n, "jobs": [...] }`.
+    pub async fn take(&self, queue: &str, max: usize) -> Result<String> {
+        let batch = self.backend.take(queue, max).await?;
+        Ok(format!("{{\"pending\":{},\"jobs\":{}}}", batch.pending, batch.jobs))
+    }
+
+    /// `results` is JSON text of `[[id, token, ok, valueOrReason], ...]`: `ok` 1 with the
+    /// handler's return value, 0 with the failure message.
+    pub async fn finish(&self, queue: &str, results: &str) -> Result<u64> {
+        let Value::Array(items) = parse_value(results, &self.limits)? else {
+            return Err(NventError::invalid_argument("finish takes an array of results"));
+        };
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::Array(mut parts) = item else {
+                return Err(NventError::invalid_argument("a result is [id, token, ok, value]"));
+            };
+            let value = parts.pop().unwrap_or(Value::Null);
+            let ok = parts.pop().and_then(|v| v.as_u64()).unwrap_or(0) == 1;
+            let token = parts.pop().and_then(|v| v.as_u64()).unwrap_or(0);
+            let id = match parts.pop() {
+                Some(Value::String(s)) => s,
+                _ => return Err(NventError::invalid_argument("a result is [id, token, ok, value]")),
+            };
+            let result = if ok {
+                Ok(Json::from_value(&value))
+            } else {
+                Err(match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                })
+            };
+            outcomes.push(Outcome { id, token, result });
+        }
+        self.backend.finish(queue, outcomes).await
+    }
+
+    pub async fn update_progress(&self, queue: &str, id: &str, token: u64, progress: String) -> Result<()> {
+        let progress = Json::from_text(progress, &self.limits)?;
+        self.backend.update_progress(queue, id, token, progress).await
+    }
+
+    pub async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()> {
+        self.backend.log(queue, id, token, line).await
+    }
+
+    pub async fn listen(&self, queue: &str, event: &str, on: bool) -> Result<()> {
+        self.queue_name(queue)?;
+        if !EVENTS.contains(&event) {
+            return Err(NventError::invalid_argument(format!(
+                "unknown queue event '{event}'; use one of {}",
+                EVENTS.join(", ")
+            )));
+        }
+        self.backend.listen(queue, event, on).await
+    }
+
+    pub async fn get_scheduled_jobs(&self, queue: &str) -> Result<String> {
+        self.queue_name(queue)?;
+        let list = self.backend.get_scheduled_jobs(queue).await?;
+        Ok(json_array(list.iter().map(Json::as_str)))
+    }
+
+    pub async fn remove_scheduled_job(&self, id: &str) -> Result<bool> {
+        check_name("schedule id", id, &self.limits)?;
+        self.backend.remove_scheduled_job(id).await
+    }
+
+    pub async fn remove_job(&self, queue: &str, id: &str) -> Result<bool> {
+        self.queue_name(queue)?;
+        check_name("job id", id, &self.limits)?;
+        self.backend.remove_job(queue, id).await
+    }
+
+    pub async fn close(&self) -> Result<()> {
+        self.backend.close().await
+    }
+}
