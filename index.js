@@ -1,17 +1,33 @@
 'use strict'
 // @nvent/engine: the JS entry. Each module under js/ wraps one concern of the native
-// addon; this file only gathers their exports (SPEC §1).
+// addon; this file only gathers their exports (SPEC §1). The keys are written out so that
+// Node's ESM loader sees them as named exports of this CommonJS module.
 
+const { FileQueueAdapter, RedisQueueAdapter, RedisStreamAdapter, FileStoreAdapter, RedisStoreAdapter } = require('./js/pending')
+const { MemoryStoreAdapter } = require('./js/store')
+const { MemoryQueueAdapter } = require('./js/queue')
+const { MemoryStreamAdapter } = require('./js/stream')
+const { EventBus, getEventBus } = require('./js/bus')
+const { createStreamCoordinator, createWiringRegistry } = require('./js/coordinator')
+const { AdapterRegistry, useAdapterRegistry, createAdapters, shutdownAdapters } = require('./js/registry')
 const { NventError } = require('./js/errors')
 
 module.exports = {
-  // Later entries win: a slice that implements a pending backend overrides its placeholder.
-  ...require('./js/pending'),
-  ...require('./js/store'),
-  ...require('./js/queue'),
-  ...require('./js/stream'),
-  ...require('./js/bus'),
-  ...require('./js/coordinator'),
-  ...require('./js/registry'),
+  MemoryQueueAdapter,
+  FileQueueAdapter,
+  RedisQueueAdapter,
+  MemoryStreamAdapter,
+  RedisStreamAdapter,
+  MemoryStoreAdapter,
+  FileStoreAdapter,
+  RedisStoreAdapter,
+  AdapterRegistry,
+  useAdapterRegistry,
+  createAdapters,
+  shutdownAdapters,
+  EventBus,
+  getEventBus,
+  createStreamCoordinator,
+  createWiringRegistry,
   NventError,
 }

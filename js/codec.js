@@ -120,10 +120,7 @@ function limitsOf(opts) {
 /** JSON text of adapter options for the engine (undefined when empty). */
 function optionsText(opts) {
   if (opts === undefined || opts === null) return undefined
-  if (typeof opts !== 'object') {
-    throw new NventError('NVENT_INVALID_ARGUMENT', 'adapter options must be an object')
-  }
-  return encode(opts)
+  return encodeRecord(opts, 'adapter options')
 }
 
 /**
@@ -156,4 +153,10 @@ function name(what, value) {
   return value
 }
 
-module.exports = { encode, encodeRecord, decode, name, limits, limitsOf, optionsText, formatPath }
+/** JSON text of an options object: top-level `undefined` fields count as absent. */
+function encodeOptions(obj, what = 'options') {
+  if (obj === undefined || obj === null) return undefined
+  return encodeRecord(obj, what)
+}
+
+module.exports = { encode, encodeRecord, encodeOptions, decode, name, limits, limitsOf, optionsText, formatPath }

@@ -6,7 +6,7 @@
 
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
-const { encode } = require('./codec')
+const { encodeOptions } = require('./codec')
 const { NventError, fromNative } = require('./errors')
 const { getEventBus, EventBus } = require('./bus')
 
@@ -79,7 +79,7 @@ function createStreamCoordinator(options = {}) {
       try {
         const log = eventLogOf(store, targets)
         const pub = publisherOf(stream, targets)
-        nativeCoordinator = new native.NativeCoordinator(bus._native, log, pub, encode(rest))
+        nativeCoordinator = new native.NativeCoordinator(bus._native, log, pub, encodeOptions(rest, 'coordinator options'))
         nativeCoordinator.start()
       } catch (e) {
         for (const t of targets) unregister(t)

@@ -10,7 +10,7 @@
 
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
-const { encode, name, optionsText, limitsOf } = require('./codec')
+const { encode, encodeOptions, name, optionsText, limitsOf } = require('./codec')
 const { settle, isThenable } = require('./settle')
 const { NventError, fromNative } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
@@ -27,7 +27,7 @@ function jobParts(job, lim) {
     throw new NventError('NVENT_INVALID_ARGUMENT', 'a job needs a string name')
   }
   const data = encode(job.data === undefined ? null : job.data, lim)
-  const opts = job.opts === undefined || job.opts === null ? undefined : encode(job.opts, lim)
+  const opts = encodeOptions(job.opts, 'job options')
   return [name('job name', job.name), data, opts]
 }
 
@@ -206,7 +206,7 @@ class QueueView {
   schedule(queue, job, spec) {
     return settle(() => {
       const [jobName, data, opts] = jobParts(job, this._lim)
-      const specText = spec === undefined || spec === null ? undefined : encode(spec)
+      const specText = encodeOptions(spec, 'schedule options')
       return this._n.schedule(name('queue name', queue), jobName, data, opts, specText)
     })
   }
@@ -217,7 +217,7 @@ class QueueView {
 
   getJobs(queue, options) {
     return settle(() => {
-      const o = options === undefined || options === null ? undefined : encode(options)
+      const o = encodeOptions(options, 'getJobs options')
       return this._n.getJobs(name('queue name', queue), o)
     }, parse)
   }
@@ -271,7 +271,7 @@ class QueueView {
   registerWorker(queue, jobName, handler, options) {
     return settle(() => {
       requireFunction('handler', handler)
-      const o = options === undefined || options === null ? undefined : encode(options)
+      const o = encodeOptions(options, 'worker options')
       const r = this._n.registerWorker(name('queue name', queue), name('job name', jobName), o)
       const attach = (concurrency) => {
         let runner = this._runners.get(queue)

@@ -5,14 +5,14 @@
 
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
-const { encode, encodeRecord, name, limitsOf, optionsText } = require('./codec')
+const { encode, encodeRecord, encodeOptions, name, limitsOf, optionsText } = require('./codec')
 const { settle } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 
 const parse = (t) => JSON.parse(t)
 const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
-const opts = (o, lim) => (o === undefined || o === null ? undefined : encode(o, lim))
+const opts = (o) => encodeOptions(o)
 
 function ttlArg(ttl) {
   if (ttl === undefined || ttl === null) return undefined

@@ -4,7 +4,7 @@
 
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
-const { encode, name, optionsText } = require('./codec')
+const { encodeRecord, encodeOptions, name, optionsText } = require('./codec')
 const { settle } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
@@ -16,7 +16,7 @@ class StreamView {
   }
   async init() {}
   publish(topic, event) {
-    return settle(() => this._n.publish(name('topic', topic), encode(event))).then(() => undefined)
+    return settle(() => this._n.publish(name('topic', topic), encodeRecord(event, 'event'))).then(() => undefined)
   }
   subscribe(topic, handler, options = {}) {
     return settle(() => {
@@ -38,7 +38,7 @@ class StreamView {
       const t = register(re ? (m) => (re.lastIndex = 0, re.test(m.type) && call(m)) : call)
       let r
       try {
-        r = this._n.subscribe(name('topic', topic), t, encode({ group, filter: glob, fromBeginning }))
+        r = this._n.subscribe(name('topic', topic), t, encodeOptions({ group, filter: glob, fromBeginning }))
       } catch (e) {
         unregister(t)
         throw e
