@@ -36,7 +36,7 @@ class EventBus {
   /** `type` or `'*'`; returns the unsubscribe function. */
   onType(type, handler) {
     requireFunction('handler', handler)
-    const t = register(isolate('bus', handler, this, type === 'nvent.error'))
+    const t = register(isolate('bus', handler, this))
     const sub = this._native.onType(String(type), t)
     return once(() => {
       this._native.unsubscribe(sub)

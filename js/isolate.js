@@ -27,11 +27,13 @@ function report(source, err, bus) {
 }
 
 /**
- * Wraps `fn` so that sync throws and async rejections are reported, never thrown.
- * `guard` is true for handlers of `nvent.error` itself (their failures go to the console).
+ * Wraps `fn` so that sync throws and async rejections are reported, never thrown. A
+ * handler failing on an `nvent.error` event is reported on the console instead, so that
+ * a failing `'*'` handler cannot loop through its own reports.
  */
-function isolate(source, fn, bus, guard = false) {
+function isolate(source, fn, bus) {
   return (arg) => {
+    const guard = arg !== null && typeof arg === 'object' && arg.type === 'nvent.error'
     try {
       const r = fn(arg)
       if (r !== null && typeof r === 'object' && typeof r.then === 'function') {

@@ -26,6 +26,10 @@ function jobParts(job, lim) {
   if (typeof job.name !== 'string') {
     throw new NventError('NVENT_INVALID_ARGUMENT', 'a job needs a string name')
   }
+  if (job.opts && typeof job.opts === 'object' && typeof job.opts.jobId === 'string') {
+    if (job.opts.jobId === '') throw new NventError('NVENT_INVALID_NAME', 'invalid jobId: must not be empty')
+    name('jobId', job.opts.jobId)
+  }
   const data = encode(job.data === undefined ? null : job.data, lim)
   const opts = encodeOptions(job.opts, 'job options')
   return [name('job name', job.name), data, opts]

@@ -96,13 +96,15 @@ class AdapterRegistry {
   }
   /** Closes every registered adapter and every built-in one this registry made. */
   async closeAll() {
-    const all = new Set([...this._created])
-    for (const kind of ['queue', 'stream', 'store']) for (const a of this._adapters[kind].values()) all.add(a)
+    const all = new Set(this._created)
+    const kinds = new Map()
+    for (const a of all) kinds.set(a, 'unknown')
+    for (const kind of ['queue', 'stream', 'store']) for (const a of this._adapters[kind].values()) kinds.set(a, kind)
     this._created = []
     const errors = []
-    for (const a of all) {
+    for (const [a, kind] of kinds) {
       try {
-        await closeAdapter(a)
+        await closeAdapter(a, kind)
       } catch (e) {
         errors.push(e)
       }
@@ -111,9 +113,11 @@ class AdapterRegistry {
   }
 }
 
-async function closeAdapter(a) {
+/** Closes an adapter: streams by `shutdown()` (SPEC §4), the others by `close()`. */
+async function closeAdapter(a, kind) {
   if (!a) return
-  if (typeof a.close === 'function') await a.close()
+  if (kind === 'stream' && typeof a.shutdown === 'function') await a.shutdown()
+  else if (typeof a.close === 'function') await a.close()
   else if (typeof a.shutdown === 'function') await a.shutdown()
 }
 
@@ -159,12 +163,15 @@ function currentAdapters() {
   return globalThis[CURRENT] || null
 }
 
-/** Closes the adapters made by the last `createAdapters` call. */
-async function shutdownAdapters() {
+/** Closes `adapters` (default: those made by the last `createAdapters` call). */
+async function shutdownAdapters(adapters) {
   const current = globalThis[CURRENT]
-  globalThis[CURRENT] = null
-  if (!current) return
-  for (const a of [current.queue, current.stream, current.store]) await closeAdapter(a)
+  const set = adapters || current
+  if (!adapters || adapters === current) globalThis[CURRENT] = null
+  if (!set) return
+  await closeAdapter(set.queue, 'queue')
+  await closeAdapter(set.stream, 'stream')
+  await closeAdapter(set.store, 'store')
 }
 
 module.exports = { AdapterRegistry, useAdapterRegistry, createAdapters, shutdownAdapters, currentAdapters }

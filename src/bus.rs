@@ -49,7 +49,10 @@ pub trait BusHandler: Send + Sync {
 
 pub enum Target {
     /// A JS handler: `id` is the binding's handle for it, `callback` queues an event for it.
-    Js { id: u32, callback: Arc<dyn Callback> },
+    Js {
+        id: u32,
+        callback: Arc<dyn Callback>,
+    },
     Native(Arc<dyn BusHandler>),
 }
 
@@ -148,7 +151,10 @@ impl EventBus {
         {
             let subs = self.subs.read().unwrap_or_else(|p| p.into_inner());
             let mut text: Option<Json> = None;
-            for s in subs.iter().filter(|s| s.filter.matches(&kind, run_id.as_deref())) {
+            for s in subs
+                .iter()
+                .filter(|s| s.filter.matches(&kind, run_id.as_deref()))
+            {
                 match &s.target {
                     Target::Js { callback, .. } => {
                         let t = text.get_or_insert_with(|| Json::from_value(event));
@@ -191,7 +197,10 @@ mod tests {
     struct Rec(Arc<Mutex<Vec<String>>>);
     impl BusHandler for Rec {
         fn handle(&self, event: &Value) {
-            self.0.lock().unwrap().push(event["type"].as_str().unwrap().to_string());
+            self.0
+                .lock()
+                .unwrap()
+                .push(event["type"].as_str().unwrap().to_string());
         }
     }
 
@@ -199,9 +208,27 @@ mod tests {
     fn routes_follow_subscription_order_and_filters() {
         let bus = EventBus::new();
         let noop: Arc<dyn Callback> = Arc::new(FnCallback(|_: &Json| {}));
-        let a = bus.subscribe(Filter::on_type("step.done"), Target::Js { id: 1, callback: noop.clone() });
-        bus.subscribe(Filter::on_type("*"), Target::Js { id: 2, callback: noop.clone() });
-        bus.subscribe(Filter::RunId("r1".into()), Target::Js { id: 3, callback: noop });
+        let a = bus.subscribe(
+            Filter::on_type("step.done"),
+            Target::Js {
+                id: 1,
+                callback: noop.clone(),
+            },
+        );
+        bus.subscribe(
+            Filter::on_type("*"),
+            Target::Js {
+                id: 2,
+                callback: noop.clone(),
+            },
+        );
+        bus.subscribe(
+            Filter::RunId("r1".into()),
+            Target::Js {
+                id: 3,
+                callback: noop,
+            },
+        );
         assert_eq!(bus.route("step.done", Some("r1")).js, [1, 2, 3]);
         assert_eq!(bus.route("other", Some("r2")).js, [2]);
         assert!(bus.unsubscribe(a));
@@ -215,10 +242,21 @@ mod tests {
         let bus = EventBus::new();
         let js = Arc::new(Mutex::new(Vec::new()));
         let j2 = js.clone();
-        let cb: Arc<dyn Callback> = Arc::new(FnCallback(move |t: &Json| j2.lock().unwrap().push(t.as_str().to_string())));
-        bus.subscribe(Filter::Any, Target::Js { id: 7, callback: cb });
+        let cb: Arc<dyn Callback> = Arc::new(FnCallback(move |t: &Json| {
+            j2.lock().unwrap().push(t.as_str().to_string())
+        }));
+        bus.subscribe(
+            Filter::Any,
+            Target::Js {
+                id: 7,
+                callback: cb,
+            },
+        );
         let seen = Arc::new(Mutex::new(Vec::new()));
-        bus.subscribe(Filter::on_type("a"), Target::Native(Arc::new(Rec(seen.clone()))));
+        bus.subscribe(
+            Filter::on_type("a"),
+            Target::Native(Arc::new(Rec(seen.clone()))),
+        );
         assert!(bus.has_native());
         assert!(bus.route("a", None).native);
         bus.publish(&json!({ "type": "a" }));

@@ -23,7 +23,11 @@ pub fn resolve(config: &Value) -> Result<Value> {
     let root = match config {
         Value::Null => &empty,
         Value::Object(m) => m,
-        _ => return Err(NventError::invalid_argument("adapter config must be an object")),
+        _ => {
+            return Err(NventError::invalid_argument(
+                "adapter config must be an object",
+            ))
+        }
     };
     let connections = root.get("connections").and_then(Value::as_object);
     let base_dir = connections
@@ -125,15 +129,20 @@ mod tests {
     #[test]
     fn defaults_are_file_memory_file_under_data() {
         let r = resolve(&Value::Null).unwrap();
-        assert_eq!(r["queue"], json!({ "name": "file", "options": { "dataDir": ".data/queue" } }));
+        assert_eq!(
+            r["queue"],
+            json!({ "name": "file", "options": { "dataDir": ".data/queue" } })
+        );
         assert_eq!(r["stream"], json!({ "name": "memory", "options": {} }));
         assert_eq!(r["store"]["options"]["dataDir"], ".data/store");
     }
 
     #[test]
     fn both_shapes_resolve_alike() {
-        let a = resolve(&json!({ "queue": { "adapter": "redis", "redis": { "host": "h" } } })).unwrap();
-        let b = resolve(&json!({ "queue": { "type": "redis", "options": { "host": "h" } } })).unwrap();
+        let a =
+            resolve(&json!({ "queue": { "adapter": "redis", "redis": { "host": "h" } } })).unwrap();
+        let b =
+            resolve(&json!({ "queue": { "type": "redis", "options": { "host": "h" } } })).unwrap();
         assert_eq!(a["queue"], b["queue"]);
         assert_eq!(a["queue"]["options"]["connection"]["host"], "h");
         let c = resolve(&json!({

@@ -31,7 +31,11 @@ pub enum NventError {
     /// A worker acted on a job whose lease it no longer holds.
     LockLost { job_id: String },
     /// No adapter of that kind is registered under that name.
-    UnknownAdapter { kind: &'static str, name: String, available: Vec<String> },
+    UnknownAdapter {
+        kind: &'static str,
+        name: String,
+        available: Vec<String>,
+    },
     /// The adapter was closed.
     Closed { what: String },
     /// The backend cannot be reached.
@@ -90,14 +94,23 @@ impl NventError {
     pub fn from_code(code: &str, message: String, path: Option<String>) -> Self {
         let path = path.unwrap_or_else(|| "$".to_string());
         match code {
-            "NVENT_INVALID_NAME" => NventError::InvalidName { what: "name", reason: message },
+            "NVENT_INVALID_NAME" => NventError::InvalidName {
+                what: "name",
+                reason: message,
+            },
             "NVENT_INVALID_ARGUMENT" => NventError::InvalidArgument { message },
-            "NVENT_NOT_SERIALIZABLE" => NventError::NotSerializable { path, reason: message },
+            "NVENT_NOT_SERIALIZABLE" => NventError::NotSerializable {
+                path,
+                reason: message,
+            },
             "NVENT_CIRCULAR" => NventError::Circular { path },
             "NVENT_PAYLOAD_TOO_LARGE" => NventError::PayloadTooLarge { size: 0, limit: 0 },
             "NVENT_NESTING_TOO_DEEP" => NventError::NestingTooDeep { path, limit: 0 },
             "NVENT_NOT_FOUND" => NventError::NotFound { what: message },
-            "NVENT_VERSION_CONFLICT" => NventError::VersionConflict { what: message, attempts: 0 },
+            "NVENT_VERSION_CONFLICT" => NventError::VersionConflict {
+                what: message,
+                attempts: 0,
+            },
             "NVENT_LOCK_LOST" => NventError::LockLost { job_id: message },
             "NVENT_CLOSED" => NventError::Closed { what: message },
             "NVENT_BACKEND_UNAVAILABLE" => NventError::BackendUnavailable { message },
@@ -111,7 +124,9 @@ impl NventError {
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {
-        NventError::InvalidArgument { message: message.into() }
+        NventError::InvalidArgument {
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -123,7 +138,9 @@ impl NventError {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        NventError::Internal { message: message.into() }
+        NventError::Internal {
+            message: message.into(),
+        }
     }
 }
 
@@ -156,7 +173,11 @@ impl fmt::Display for NventError {
                 f,
                 "job {job_id}: the worker lost its lease; the result was refused"
             ),
-            NventError::UnknownAdapter { kind, name, available } => write!(
+            NventError::UnknownAdapter {
+                kind,
+                name,
+                available,
+            } => write!(
                 f,
                 "unknown {kind} adapter '{name}'; available: {}",
                 available.join(", ")
@@ -198,6 +219,9 @@ mod tests {
             let back = NventError::from_code(e.code(), e.to_string(), e.path().map(String::from));
             assert_eq!(back.code(), e.code());
         }
-        assert_eq!(NventError::from_code("EWHAT", "m".into(), None).code(), "NVENT_INTERNAL");
+        assert_eq!(
+            NventError::from_code("EWHAT", "m".into(), None).code(),
+            "NVENT_INTERNAL"
+        );
     }
 }

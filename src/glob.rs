@@ -4,10 +4,17 @@
 use crate::error::{NventError, Result};
 use wildcard::{Wildcard, WildcardBuilder};
 
-/// A compiled pattern. Patterns without metasymbols compare as plain strings.
+/// A compiled pattern. Patterns without metasymbols compare as plain strings. Full globs
+/// match characters (`?` is one character, however many bytes); topic patterns match
+/// bytes (only `*`, which spans anything).
 pub struct Glob {
     pattern: String,
-    matcher: Option<Wildcard<'static, u8>>,
+    matcher: Option<Matcher>,
+}
+
+enum Matcher {
+    Chars(Wildcard<'static, char>),
+    Bytes(Wildcard<'static, u8>),
 }
 
 impl Glob {
@@ -16,7 +23,7 @@ impl Glob {
     /// # Errors
     /// `NVENT_INVALID_ARGUMENT` for a malformed pattern (a trailing `\`).
     pub fn new(pattern: &str) -> Result<Glob> {
-        let matcher = WildcardBuilder::from_owned(pattern.as_bytes().to_vec())
+        let matcher = WildcardBuilder::from_owned(pattern.chars().collect())
             .build()
             .map_err(|e| {
                 NventError::invalid_argument(format!("invalid glob pattern '{pattern}': {e}"))
@@ -24,7 +31,7 @@ impl Glob {
         let literal = !pattern.contains(['*', '?', '\\']);
         Ok(Glob {
             pattern: pattern.to_string(),
-            matcher: (!literal).then_some(matcher),
+            matcher: (!literal).then_some(Matcher::Chars(matcher)),
         })
     }
 
@@ -36,6 +43,7 @@ impl Glob {
                 .without_escape()
                 .build()
                 .ok()
+                .map(Matcher::Bytes)
         } else {
             None
         };
@@ -47,7 +55,8 @@ impl Glob {
 
     pub fn is_match(&self, s: &str) -> bool {
         match &self.matcher {
-            Some(m) => m.is_match(s.as_bytes()),
+            Some(Matcher::Chars(m)) => m.is_match(&s.chars().collect::<Vec<char>>()),
+            Some(Matcher::Bytes(m)) => m.is_match(s.as_bytes()),
             None => self.pattern == s,
         }
     }
@@ -93,6 +102,7 @@ mod tests {
         assert!(dots.is_match("a.b[1]"));
         assert!(!dots.is_match("axb1"));
         assert!(Glob::new("bad\\").is_err());
+        assert!(Glob::new("k:?").unwrap().is_match("k:😀"));
     }
 
     #[test]

@@ -86,7 +86,9 @@ mod tests {
     async fn pending_futures_are_handed_back() {
         let (tx, rx) = tokio::sync::oneshot::channel::<u8>();
         let polled = poll_once(async move { rx.await.map_err(|_| NventError::internal("x")) });
-        let Polled::Pending(fut) = polled else { panic!("should be pending") };
+        let Polled::Pending(fut) = polled else {
+            panic!("should be pending")
+        };
         tx.send(3).unwrap();
         assert_eq!(fut.await.unwrap(), 3);
     }

@@ -25,7 +25,9 @@ pub fn handle() -> Result<Handle> {
     });
     match rt {
         Ok(rt) => Ok(rt.handle().clone()),
-        Err(e) => Err(NventError::internal(format!("cannot start the runtime: {e}"))),
+        Err(e) => Err(NventError::internal(format!(
+            "cannot start the runtime: {e}"
+        ))),
     }
 }
 

@@ -9,6 +9,10 @@ use crate::error::{NventError, Result};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The largest nesting limit a caller may configure: deeper values would risk the stack
+/// of the thread that parses them.
+pub const MAX_DEPTH_LIMIT: usize = 1024;
+
 /// Configurable limits. Defaults are the ones of SPEC §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -22,7 +26,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_value_bytes: 16 * 1024 * 1024, max_depth: 128, max_name_bytes: 1024 }
+        Limits {
+            max_value_bytes: 16 * 1024 * 1024,
+            max_depth: 128,
+            max_name_bytes: 1024,
+        }
     }
 }
 
@@ -30,7 +38,10 @@ impl Default for Limits {
 /// lone surrogate from JS has already been refused at the boundary.
 pub fn check_name(what: &'static str, name: &str, limits: &Limits) -> Result<()> {
     if name.is_empty() {
-        return Err(NventError::InvalidName { what, reason: "must not be empty".into() });
+        return Err(NventError::InvalidName {
+            what,
+            reason: "must not be empty".into(),
+        });
     }
     if name.len() > limits.max_name_bytes {
         return Err(NventError::InvalidName {
@@ -43,7 +54,10 @@ pub fn check_name(what: &'static str, name: &str, limits: &Limits) -> Result<()>
         });
     }
     if name.contains('\0') {
-        return Err(NventError::InvalidName { what, reason: "must not contain NUL".into() });
+        return Err(NventError::InvalidName {
+            what,
+            reason: "must not contain NUL".into(),
+        });
     }
     Ok(())
 }
@@ -55,7 +69,10 @@ const FORBIDDEN_SEGMENTS: [&str; 3] = ["__proto__", "prototype", "constructor"];
 /// and prototype-polluting ones.
 pub fn field_path(path: &str) -> Result<Vec<&str>> {
     if path.is_empty() {
-        return Err(NventError::InvalidName { what: "field path", reason: "must not be empty".into() });
+        return Err(NventError::InvalidName {
+            what: "field path",
+            reason: "must not be empty".into(),
+        });
     }
     let segments: Vec<&str> = path.split('.').collect();
     for segment in &segments {
@@ -96,7 +113,7 @@ impl Json {
     pub fn from_text(text: String, limits: &Limits) -> Result<Json> {
         check_size(text.len(), limits)?;
         check_depth(&text, limits)?;
-        serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(syntax_error)?;
+        deserialize::<serde::de::IgnoredAny>(&text)?;
         Ok(Json(Arc::from(text)))
     }
 
@@ -116,7 +133,7 @@ impl Json {
 
     /// Parses the text into a value (the text is known to be valid).
     pub fn to_value(&self) -> Result<Value> {
-        serde_json::from_str(&self.0).map_err(|e| NventError::internal(format!("stored JSON: {e}")))
+        deserialize(&self.0)
     }
 }
 
@@ -127,12 +144,26 @@ impl Json {
 pub fn parse_value(text: &str, limits: &Limits) -> Result<Value> {
     check_size(text.len(), limits)?;
     check_depth(text, limits)?;
-    serde_json::from_str(text).map_err(syntax_error)
+    deserialize(text)
+}
+
+/// Deserializes text whose depth [`check_depth`] has bounded. serde_json's own limit (128
+/// levels, counting differently) is off so that ours, configurable, is the one that
+/// applies; [`MAX_DEPTH_LIMIT`] keeps the recursion within the stack.
+pub fn deserialize<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let v = T::deserialize(&mut de).map_err(syntax_error)?;
+    de.end().map_err(syntax_error)?;
+    Ok(v)
 }
 
 fn check_size(size: usize, limits: &Limits) -> Result<()> {
     if size > limits.max_value_bytes {
-        return Err(NventError::PayloadTooLarge { size, limit: limits.max_value_bytes });
+        return Err(NventError::PayloadTooLarge {
+            size,
+            limit: limits.max_value_bytes,
+        });
     }
     Ok(())
 }
@@ -140,6 +171,7 @@ fn check_size(size: usize, limits: &Limits) -> Result<()> {
 /// Counts container nesting outside strings. serde_json refuses more than 128 levels on
 /// its own, but the limit is configurable and the error must say where.
 fn check_depth(text: &str, limits: &Limits) -> Result<()> {
+    let max = limits.max_depth.min(MAX_DEPTH_LIMIT);
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -157,10 +189,10 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                if depth > limits.max_depth {
+                if depth > max {
                     return Err(NventError::NestingTooDeep {
                         path: "$".into(),
-                        limit: limits.max_depth,
+                        limit: max,
                     });
                 }
             }
@@ -174,7 +206,10 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
 fn syntax_error(e: serde_json::Error) -> NventError {
     // Lone surrogates arrive as `\ud800` escapes and are refused here: Rust strings are
     // UTF-8 and cannot hold them.
-    NventError::NotSerializable { path: "$".into(), reason: format!("not valid JSON ({e})") }
+    NventError::NotSerializable {
+        path: "$".into(),
+        reason: format!("not valid JSON ({e})"),
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -193,8 +228,14 @@ mod tests {
     fn names_are_checked() {
         let l = Limits::default();
         assert!(check_name("key", "a", &l).is_ok());
-        assert_eq!(check_name("key", "", &l).unwrap_err().code(), "NVENT_INVALID_NAME");
-        assert_eq!(check_name("key", "a\0b", &l).unwrap_err().code(), "NVENT_INVALID_NAME");
+        assert_eq!(
+            check_name("key", "", &l).unwrap_err().code(),
+            "NVENT_INVALID_NAME"
+        );
+        assert_eq!(
+            check_name("key", "a\0b", &l).unwrap_err().code(),
+            "NVENT_INVALID_NAME"
+        );
         assert!(check_name("key", &"x".repeat(1024), &l).is_ok());
         assert!(check_name("key", &"x".repeat(1025), &l).is_err());
     }
@@ -202,27 +243,55 @@ mod tests {
     #[test]
     fn prototype_segments_are_refused() {
         assert!(field_path("stats.total").is_ok());
-        for bad in ["__proto__", "a.__proto__.b", "constructor", "a.prototype", "a..b", ""] {
-            assert_eq!(field_path(bad).unwrap_err().code(), "NVENT_INVALID_NAME", "{bad}");
+        for bad in [
+            "__proto__",
+            "a.__proto__.b",
+            "constructor",
+            "a.prototype",
+            "a..b",
+            "",
+        ] {
+            assert_eq!(
+                field_path(bad).unwrap_err().code(),
+                "NVENT_INVALID_NAME",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn depth_counts_containers_outside_strings() {
-        let l = Limits { max_depth: 2, ..Limits::default() };
+        let l = Limits {
+            max_depth: 2,
+            ..Limits::default()
+        };
         assert!(parse_value(r#"{"a":[1]}"#, &l).is_ok());
         assert!(parse_value(r#"{"a":"[[[[{{{"}"#, &l).is_ok());
         assert!(parse_value(r#"{"a":"\"[[["}"#, &l).is_ok());
-        assert_eq!(parse_value(r#"{"a":[[1]]}"#, &l).unwrap_err().code(), "NVENT_NESTING_TOO_DEEP");
+        assert_eq!(
+            parse_value(r#"{"a":[[1]]}"#, &l).unwrap_err().code(),
+            "NVENT_NESTING_TOO_DEEP"
+        );
     }
 
     #[test]
     fn size_and_syntax_are_checked() {
-        let l = Limits { max_value_bytes: 8, ..Limits::default() };
-        assert_eq!(parse_value("\"123456789\"", &l).unwrap_err().code(), "NVENT_PAYLOAD_TOO_LARGE");
-        assert_eq!(parse_value("{", &Limits::default()).unwrap_err().code(), "NVENT_NOT_SERIALIZABLE");
+        let l = Limits {
+            max_value_bytes: 8,
+            ..Limits::default()
+        };
         assert_eq!(
-            parse_value("\"\\ud800\"", &Limits::default()).unwrap_err().code(),
+            parse_value("\"123456789\"", &l).unwrap_err().code(),
+            "NVENT_PAYLOAD_TOO_LARGE"
+        );
+        assert_eq!(
+            parse_value("{", &Limits::default()).unwrap_err().code(),
+            "NVENT_NOT_SERIALIZABLE"
+        );
+        assert_eq!(
+            parse_value("\"\\ud800\"", &Limits::default())
+                .unwrap_err()
+                .code(),
             "NVENT_NOT_SERIALIZABLE"
         );
     }

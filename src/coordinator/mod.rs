@@ -194,12 +194,12 @@ impl Work {
         if kind.is_empty() || kind == "nvent.error" {
             return Ok(());
         }
+        if kind == "flow.stats.updated" {
+            return self.forward_stats(&event).await;
+        }
         let persisted = event.get("id").is_some() && event.get("ts").is_some();
         if persisted {
             return self.forward(&event).await;
-        }
-        if kind == "flow.stats.updated" {
-            return self.forward_stats(&event).await;
         }
         let subject = if kind.starts_with("trigger.") {
             match trigger_name(&event) {
@@ -238,20 +238,33 @@ impl Work {
             let Some(run_id) = record.get("runId").and_then(Value::as_str) else {
                 return Ok(());
             };
-            (channels::flow_run_subject(prefix, run_id), Some(run_id), None)
+            (
+                channels::flow_run_subject(prefix, run_id),
+                Some(run_id),
+                None,
+            )
         };
         if self.opts.store_sync {
-            let msg = self.message("store.append", json!({ "subject": subject, "event": record }))?;
-            self.publisher.publish(&channels::store_sync(&subject), msg).await?;
+            let msg = self.message(
+                "store.append",
+                json!({ "subject": subject, "event": record }),
+            )?;
+            self.publisher
+                .publish(&channels::store_sync(&subject), msg)
+                .await?;
         }
         if let Some(run_id) = run_id {
             if self.opts.flow_events && channels::is_lifecycle(kind) {
                 let msg = self.message(kind, json!({ "runId": run_id, "event": record }))?;
-                self.publisher.publish(&channels::flow_events(run_id), msg).await?;
+                self.publisher
+                    .publish(&channels::flow_events(run_id), msg)
+                    .await?;
             }
             if self.opts.client_messages {
                 let msg = self.message("flow.event", json!({ "event": record }))?;
-                self.publisher.publish(&channels::client_flow(run_id), msg.clone()).await?;
+                self.publisher
+                    .publish(&channels::client_flow(run_id), msg.clone())
+                    .await?;
                 self.publisher
                     .publish(&channels::client_flow_reference(prefix, run_id), msg)
                     .await?;
@@ -259,7 +272,9 @@ impl Work {
         }
         if let (Some(name), true) = (trigger, self.opts.client_messages) {
             let msg = self.message(kind, json!({ "event": record }))?;
-            self.publisher.publish(&channels::client_trigger(prefix, name), msg).await?;
+            self.publisher
+                .publish(&channels::client_trigger(prefix, name), msg)
+                .await?;
         }
         Ok(())
     }
@@ -294,7 +309,10 @@ mod tests {
     #[async_trait]
     impl Publisher for Recorder {
         async fn publish(&self, topic: &str, event: Json) -> Result<()> {
-            self.0.lock().unwrap().push((topic.to_string(), event.to_value()?));
+            self.0
+                .lock()
+                .unwrap()
+                .push((topic.to_string(), event.to_value()?));
             Ok(())
         }
     }
@@ -304,12 +322,18 @@ mod tests {
         let bus = Arc::new(EventBus::new());
         let store = Store::new(Arc::new(MemoryStoreAdapter::new()), Limits::default());
         let rec = Arc::new(Recorder(Mutex::new(Vec::new())));
-        let opts = CoordinatorOptions { prefix: "p".into(), instance_id: "me".into(), ..Default::default() };
+        let opts = CoordinatorOptions {
+            prefix: "p".into(),
+            instance_id: "me".into(),
+            ..Default::default()
+        };
         let c = Coordinator::new(bus.clone(), Arc::new(store.clone()), rec.clone(), opts);
         c.start().unwrap();
         c.start().unwrap();
         bus.publish_native(&json!({ "type": "step.completed", "runId": "r1", "flowName": "f" }));
-        bus.publish_native(&json!({ "type": "step.other", "runId": "r1", "metadata": { "instanceId": "them" } }));
+        bus.publish_native(
+            &json!({ "type": "step.other", "runId": "r1", "metadata": { "instanceId": "them" } }),
+        );
         for _ in 0..200 {
             if rec.0.lock().unwrap().len() >= 4 {
                 break;
@@ -320,7 +344,12 @@ mod tests {
         let topics: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(
             topics,
-            ["store-sync:append:p:flow:run:r1", "flow:event:r1", "client:flow:r1", "p:stream:flow:events:r1"]
+            [
+                "store-sync:append:p:flow:run:r1",
+                "flow:event:r1",
+                "client:flow:r1",
+                "p:stream:flow:events:r1"
+            ]
         );
         assert_eq!(got[1].1["data"]["event"]["flowName"], "f");
         assert_eq!(got[1].1["metadata"]["instanceId"], "me");

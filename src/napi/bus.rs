@@ -36,12 +36,14 @@ impl NativeBus {
     /// Subscribes JS handler `target` to `type` (`'*'` = every event).
     #[napi]
     pub fn on_type(&self, kind: String, target: u32) -> f64 {
-        self.bus.subscribe(Filter::on_type(&kind), self.target(target)) as f64
+        self.bus
+            .subscribe(Filter::on_type(&kind), self.target(target)) as f64
     }
 
     #[napi]
     pub fn subscribe_run_id(&self, run_id: String, target: u32) -> f64 {
-        self.bus.subscribe(Filter::RunId(run_id), self.target(target)) as f64
+        self.bus
+            .subscribe(Filter::RunId(run_id), self.target(target)) as f64
     }
 
     #[napi]

@@ -41,7 +41,10 @@ impl EventLog for JsBridge {
 impl Publisher for JsBridge {
     async fn publish(&self, topic: &str, event: Json) -> crate::Result<()> {
         let args = format!("[{},{}]", Value::String(topic.to_string()), event.as_str());
-        self.outbox.call_js(self.target, "publish", args).await.map(|_| ())
+        self.outbox
+            .call_js(self.target, "publish", args)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -105,10 +108,17 @@ impl NativeCoordinator {
                 store_sync: flag("storeSync", "enableStoreSync")?,
                 flow_events: flag("flowEvents", "enableFlowEvents")?,
                 client_messages: flag("clientMessages", "enableClientMessages")?,
-                instance_id: o.str("instanceId")?.map_or(defaults.instance_id, String::from),
+                instance_id: o
+                    .str("instanceId")?
+                    .map_or(defaults.instance_id, String::from),
             };
             Ok(NativeCoordinator {
-                inner: Coordinator::new(bus.bus.clone(), log.log.clone(), publisher.publisher.clone(), opts),
+                inner: Coordinator::new(
+                    bus.bus.clone(),
+                    log.log.clone(),
+                    publisher.publisher.clone(),
+                    opts,
+                ),
             })
         })
     }

@@ -14,7 +14,10 @@ pub fn engine_version() -> String {
 
 /// Panics inside the engine; `mode` is `"sync"`, `"ready"` or `"async"`. For tests only.
 #[napi]
-pub fn debug_panic(env: &Env, mode: String) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
+pub fn debug_panic(
+    env: &Env,
+    mode: String,
+) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
     match mode.as_str() {
         "sync" => sync(|| -> crate::Result<String> { panic!("debug panic (sync)") }).map(Either::A),
         "ready" => settle(env, async { panic!("debug panic (ready future)") }),
@@ -33,7 +36,11 @@ pub fn debug_panic(env: &Env, mode: String) -> napi::Result<Either<String, Promi
 
 /// Fails with the given code, synchronously or after a runtime hop. For tests only.
 #[napi]
-pub fn debug_fail(env: &Env, code: String, asynchronous: bool) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
+pub fn debug_fail(
+    env: &Env,
+    code: String,
+    asynchronous: bool,
+) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
     let err = NventError::from_code(&code, format!("debug failure {code}"), None);
     if asynchronous {
         settle(env, async move {

@@ -67,9 +67,13 @@ pub(crate) fn limits(options: Option<&str>) -> crate::Result<Limits> {
     };
     let l = Opts::from_map("adapter options.limits", l.clone());
     Ok(Limits {
-        max_value_bytes: l.uint("maxValueBytes")?.map_or(d.max_value_bytes, |v| v as usize),
+        max_value_bytes: l
+            .uint("maxValueBytes")?
+            .map_or(d.max_value_bytes, |v| v as usize),
         max_depth: l.uint("maxDepth")?.map_or(d.max_depth, |v| v as usize),
-        max_name_bytes: l.uint("maxNameBytes")?.map_or(d.max_name_bytes, |v| v as usize),
+        max_name_bytes: l
+            .uint("maxNameBytes")?
+            .map_or(d.max_name_bytes, |v| v as usize),
     })
 }
 

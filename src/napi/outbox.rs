@@ -38,7 +38,12 @@ impl OutboxCore {
     }
 
     /// Sends a call to a JS-registered adapter (`target`) and waits for its settlement.
-    pub(crate) async fn call_js(&self, target: u32, method: &str, args: String) -> crate::Result<Json> {
+    pub(crate) async fn call_js(
+        &self,
+        target: u32,
+        method: &str,
+        args: String,
+    ) -> crate::Result<Json> {
         let id = self.next_call.fetch_add(1, Ordering::Relaxed) + 1;
         let (tx, rx) = oneshot::channel();
         self.calls
@@ -98,7 +103,13 @@ impl Outbox {
     pub fn drain(&self) -> String {
         self.core.scheduled.store(false, Ordering::Release);
         let items = std::mem::take(&mut *self.core.items.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut out = String::with_capacity(items.iter().map(|(_, p)| p.as_str().len() + 8).sum::<usize>() + 2);
+        let mut out = String::with_capacity(
+            items
+                .iter()
+                .map(|(_, p)| p.as_str().len() + 8)
+                .sum::<usize>()
+                + 2,
+        );
         out.push('[');
         for (i, (target, payload)) in items.iter().enumerate() {
             if i > 0 {
@@ -130,7 +141,11 @@ impl Outbox {
         let settled = if ok {
             Json::from_text(result, &crate::value::Limits::default())
         } else {
-            Err(NventError::from_code(code.as_deref().unwrap_or("NVENT_INTERNAL"), result, None))
+            Err(NventError::from_code(
+                code.as_deref().unwrap_or("NVENT_INTERNAL"),
+                result,
+                None,
+            ))
         };
         let _ = tx.send(settled);
     }

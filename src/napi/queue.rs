@@ -45,11 +45,18 @@ impl NativeQueue {
         opts: Option<String>,
     ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
-        settle(env, async move { q.enqueue(&queue, &name, data, opts.as_deref()).await })
+        settle(env, async move {
+            q.enqueue(&queue, &name, data, opts.as_deref()).await
+        })
     }
 
     #[napi]
-    pub fn enqueue_bulk<'e>(&self, env: &'e Env, queue: String, jobs: String) -> napi::Result<Settled<'e, String>> {
+    pub fn enqueue_bulk<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        jobs: String,
+    ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
         settle(env, async move { q.enqueue_bulk(&queue, &jobs).await })
     }
@@ -66,24 +73,42 @@ impl NativeQueue {
     ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
         settle(env, async move {
-            q.schedule(&queue, &name, data, opts.as_deref(), spec.as_deref()).await
+            q.schedule(&queue, &name, data, opts.as_deref(), spec.as_deref())
+                .await
         })
     }
 
     #[napi]
-    pub fn get_job<'e>(&self, env: &'e Env, queue: String, id: String) -> napi::Result<Settled<'e, Option<String>>> {
+    pub fn get_job<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        id: String,
+    ) -> napi::Result<Settled<'e, Option<String>>> {
         let q = self.queue.clone();
         settle(env, async move { q.get_job(&queue, &id).await })
     }
 
     #[napi]
-    pub fn get_jobs<'e>(&self, env: &'e Env, queue: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+    pub fn get_jobs<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
-        settle(env, async move { q.get_jobs(&queue, opts.as_deref()).await })
+        settle(
+            env,
+            async move { q.get_jobs(&queue, opts.as_deref()).await },
+        )
     }
 
     #[napi]
-    pub fn get_job_counts<'e>(&self, env: &'e Env, queue: String) -> napi::Result<Settled<'e, String>> {
+    pub fn get_job_counts<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+    ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
         settle(env, async move { q.get_job_counts(&queue).await })
     }
@@ -126,21 +151,37 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub fn start_processing<'e>(&self, env: &'e Env, queue: String) -> napi::Result<Settled<'e, ()>> {
+    pub fn start_processing<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+    ) -> napi::Result<Settled<'e, ()>> {
         let q = self.queue.clone();
         settle(env, async move { q.start_processing(&queue).await })
     }
 
     #[napi]
-    pub fn take<'e>(&self, env: &'e Env, queue: String, max: u32) -> napi::Result<Settled<'e, String>> {
+    pub fn take<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        max: u32,
+    ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
         settle(env, async move { q.take(&queue, max as usize).await })
     }
 
     #[napi]
-    pub fn finish<'e>(&self, env: &'e Env, queue: String, results: String) -> napi::Result<Settled<'e, f64>> {
+    pub fn finish<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        results: String,
+    ) -> napi::Result<Settled<'e, f64>> {
         let q = self.queue.clone();
-        settle(env, async move { q.finish(&queue, &results).await.map(|n| n as f64) })
+        settle(env, async move {
+            q.finish(&queue, &results).await.map(|n| n as f64)
+        })
     }
 
     #[napi]
@@ -153,35 +194,66 @@ impl NativeQueue {
         progress: String,
     ) -> napi::Result<Settled<'e, ()>> {
         let q = self.queue.clone();
-        settle(env, async move { q.update_progress(&queue, &id, token as u64, progress).await })
+        settle(env, async move {
+            q.update_progress(&queue, &id, token as u64, progress).await
+        })
     }
 
     #[napi]
-    pub fn log<'e>(&self, env: &'e Env, queue: String, id: String, token: f64, line: String) -> napi::Result<Settled<'e, ()>> {
+    pub fn log<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        id: String,
+        token: f64,
+        line: String,
+    ) -> napi::Result<Settled<'e, ()>> {
         let q = self.queue.clone();
-        settle(env, async move { q.log(&queue, &id, token as u64, line).await })
+        settle(
+            env,
+            async move { q.log(&queue, &id, token as u64, line).await },
+        )
     }
 
     #[napi]
-    pub fn listen<'e>(&self, env: &'e Env, queue: String, event: String, on: bool) -> napi::Result<Settled<'e, ()>> {
+    pub fn listen<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        event: String,
+        on: bool,
+    ) -> napi::Result<Settled<'e, ()>> {
         let q = self.queue.clone();
         settle(env, async move { q.listen(&queue, &event, on).await })
     }
 
     #[napi]
-    pub fn get_scheduled_jobs<'e>(&self, env: &'e Env, queue: String) -> napi::Result<Settled<'e, String>> {
+    pub fn get_scheduled_jobs<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+    ) -> napi::Result<Settled<'e, String>> {
         let q = self.queue.clone();
         settle(env, async move { q.get_scheduled_jobs(&queue).await })
     }
 
     #[napi]
-    pub fn remove_scheduled_job<'e>(&self, env: &'e Env, id: String) -> napi::Result<Settled<'e, bool>> {
+    pub fn remove_scheduled_job<'e>(
+        &self,
+        env: &'e Env,
+        id: String,
+    ) -> napi::Result<Settled<'e, bool>> {
         let q = self.queue.clone();
         settle(env, async move { q.remove_scheduled_job(&id).await })
     }
 
     #[napi]
-    pub fn remove_job<'e>(&self, env: &'e Env, queue: String, id: String) -> napi::Result<Settled<'e, bool>> {
+    pub fn remove_job<'e>(
+        &self,
+        env: &'e Env,
+        queue: String,
+        id: String,
+    ) -> napi::Result<Settled<'e, bool>> {
         let q = self.queue.clone();
         settle(env, async move { q.remove_job(&queue, &id).await })
     }

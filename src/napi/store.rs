@@ -52,23 +52,47 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn stream_append<'e>(&self, env: &'e Env, subject: String, event: String) -> napi::Result<Settled<'e, String>> {
+    pub fn stream_append<'e>(
+        &self,
+        env: &'e Env,
+        subject: String,
+        event: String,
+    ) -> napi::Result<Settled<'e, String>> {
         let s = self.store.clone();
-        settle(env, async move { s.stream_append(&subject, &event).await.map(text) })
+        settle(env, async move {
+            s.stream_append(&subject, &event).await.map(text)
+        })
     }
 
     #[napi]
-    pub fn stream_read<'e>(&self, env: &'e Env, subject: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+    pub fn stream_read<'e>(
+        &self,
+        env: &'e Env,
+        subject: String,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, String>> {
         let s = self.store.clone();
-        settle(env, async move { s.stream_read(&subject, opts.as_deref()).await })
+        settle(env, async move {
+            s.stream_read(&subject, opts.as_deref()).await
+        })
     }
 
     /// Delivers later records of `subject` to the JS handler registered as `target`.
     #[napi]
-    pub fn stream_subscribe<'e>(&self, env: &'e Env, subject: String, target: u32) -> napi::Result<Settled<'e, f64>> {
+    pub fn stream_subscribe<'e>(
+        &self,
+        env: &'e Env,
+        subject: String,
+        target: u32,
+    ) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
-        let cb = Arc::new(ToJs { outbox: self.outbox.clone(), target });
-        settle(env, async move { s.stream_subscribe(&subject, cb).await.map(|id| id as f64) })
+        let cb = Arc::new(ToJs {
+            outbox: self.outbox.clone(),
+            target,
+        });
+        settle(env, async move {
+            s.stream_subscribe(&subject, cb).await.map(|id| id as f64)
+        })
     }
 
     #[napi]
@@ -78,25 +102,48 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn stream_delete<'e>(&self, env: &'e Env, subject: String) -> napi::Result<Settled<'e, bool>> {
+    pub fn stream_delete<'e>(
+        &self,
+        env: &'e Env,
+        subject: String,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.stream_delete(&subject).await })
     }
 
     #[napi]
-    pub fn stream_count<'e>(&self, env: &'e Env, subject: String) -> napi::Result<Settled<'e, f64>> {
+    pub fn stream_count<'e>(
+        &self,
+        env: &'e Env,
+        subject: String,
+    ) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
-        settle(env, async move { s.stream_count(&subject).await.map(|n| n as f64) })
+        settle(env, async move {
+            s.stream_count(&subject).await.map(|n| n as f64)
+        })
     }
 
     #[napi]
-    pub fn kv_get<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, Option<String>>> {
+    pub fn kv_get<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+    ) -> napi::Result<Settled<'e, Option<String>>> {
         let s = self.store.clone();
-        settle(env, async move { s.kv_get(&key).await.map(|v| v.map(text)) })
+        settle(
+            env,
+            async move { s.kv_get(&key).await.map(|v| v.map(text)) },
+        )
     }
 
     #[napi]
-    pub fn kv_set<'e>(&self, env: &'e Env, key: String, value: String, ttl: Option<f64>) -> napi::Result<Settled<'e, ()>> {
+    pub fn kv_set<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        value: String,
+        ttl: Option<f64>,
+    ) -> napi::Result<Settled<'e, ()>> {
         let s = self.store.clone();
         settle(env, async move { s.kv_set(&key, value, ttl).await })
     }
@@ -110,11 +157,19 @@ impl NativeStore {
     #[napi]
     pub fn kv_clear<'e>(&self, env: &'e Env, pattern: String) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
-        settle(env, async move { s.kv_clear(&pattern).await.map(|n| n as f64) })
+        settle(
+            env,
+            async move { s.kv_clear(&pattern).await.map(|n| n as f64) },
+        )
     }
 
     #[napi]
-    pub fn kv_increment<'e>(&self, env: &'e Env, key: String, by: f64) -> napi::Result<Settled<'e, f64>> {
+    pub fn kv_increment<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        by: f64,
+    ) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
         settle(env, async move { s.kv_increment(&key, by).await })
     }
@@ -126,7 +181,12 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn kv_expire<'e>(&self, env: &'e Env, key: String, ttl: f64) -> napi::Result<Settled<'e, bool>> {
+    pub fn kv_expire<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        ttl: f64,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.kv_expire(&key, ttl).await })
     }
@@ -138,7 +198,11 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn kv_mget<'e>(&self, env: &'e Env, keys: Vec<String>) -> napi::Result<Settled<'e, String>> {
+    pub fn kv_mget<'e>(
+        &self,
+        env: &'e Env,
+        keys: Vec<String>,
+    ) -> napi::Result<Settled<'e, String>> {
         let s = self.store.clone();
         settle(env, async move { s.kv_mget(keys).await })
     }
@@ -159,25 +223,47 @@ impl NativeStore {
         metadata: Option<String>,
     ) -> napi::Result<Settled<'e, ()>> {
         let s = self.store.clone();
-        settle(env, async move { s.index_add(&key, &id, score, metadata.as_deref()).await })
+        settle(env, async move {
+            s.index_add(&key, &id, score, metadata.as_deref()).await
+        })
     }
 
     #[napi]
-    pub fn index_get<'e>(&self, env: &'e Env, key: String, id: String) -> napi::Result<Settled<'e, Option<String>>> {
+    pub fn index_get<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        id: String,
+    ) -> napi::Result<Settled<'e, Option<String>>> {
         let s = self.store.clone();
         settle(env, async move { s.index_get(&key, &id).await })
     }
 
     #[napi]
-    pub fn index_read<'e>(&self, env: &'e Env, key: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+    pub fn index_read<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, String>> {
         let s = self.store.clone();
-        settle(env, async move { s.index_read(&key, opts.as_deref()).await })
+        settle(
+            env,
+            async move { s.index_read(&key, opts.as_deref()).await },
+        )
     }
 
     #[napi]
-    pub fn index_count<'e>(&self, env: &'e Env, key: String, opts: Option<String>) -> napi::Result<Settled<'e, f64>> {
+    pub fn index_count<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
-        settle(env, async move { s.index_count(&key, opts.as_deref()).await.map(|n| n as f64) })
+        settle(env, async move {
+            s.index_count(&key, opts.as_deref()).await.map(|n| n as f64)
+        })
     }
 
     #[napi]
@@ -190,7 +276,9 @@ impl NativeStore {
         opts: Option<String>,
     ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
-        settle(env, async move { s.index_update(&key, &id, &partial, opts.as_deref()).await })
+        settle(env, async move {
+            s.index_update(&key, &id, &partial, opts.as_deref()).await
+        })
     }
 
     #[napi]
@@ -203,7 +291,10 @@ impl NativeStore {
         max_retries: u32,
     ) -> napi::Result<Settled<'e, ()>> {
         let s = self.store.clone();
-        settle(env, async move { s.index_update_with_retry(&key, &id, &partial, max_retries).await })
+        settle(env, async move {
+            s.index_update_with_retry(&key, &id, &partial, max_retries)
+                .await
+        })
     }
 
     #[napi]
@@ -216,53 +307,102 @@ impl NativeStore {
         by: f64,
     ) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
-        settle(env, async move { s.index_increment(&key, &id, &field, by).await })
+        settle(env, async move {
+            s.index_increment(&key, &id, &field, by).await
+        })
     }
 
     #[napi]
-    pub fn index_delete<'e>(&self, env: &'e Env, key: String, id: String) -> napi::Result<Settled<'e, bool>> {
+    pub fn index_delete<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        id: String,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.index_delete(&key, &id).await })
     }
 
     #[napi]
-    pub fn doc_save<'e>(&self, env: &'e Env, collection: String, id: String, doc: String) -> napi::Result<Settled<'e, ()>> {
+    pub fn doc_save<'e>(
+        &self,
+        env: &'e Env,
+        collection: String,
+        id: String,
+        doc: String,
+    ) -> napi::Result<Settled<'e, ()>> {
         let s = self.store.clone();
         settle(env, async move { s.doc_save(&collection, &id, doc).await })
     }
 
     #[napi]
-    pub fn doc_get<'e>(&self, env: &'e Env, collection: String, id: String) -> napi::Result<Settled<'e, Option<String>>> {
+    pub fn doc_get<'e>(
+        &self,
+        env: &'e Env,
+        collection: String,
+        id: String,
+    ) -> napi::Result<Settled<'e, Option<String>>> {
         let s = self.store.clone();
-        settle(env, async move { s.doc_get(&collection, &id).await.map(|v| v.map(text)) })
+        settle(env, async move {
+            s.doc_get(&collection, &id).await.map(|v| v.map(text))
+        })
     }
 
     #[napi]
-    pub fn doc_list<'e>(&self, env: &'e Env, collection: String, opts: Option<String>) -> napi::Result<Settled<'e, String>> {
+    pub fn doc_list<'e>(
+        &self,
+        env: &'e Env,
+        collection: String,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, String>> {
         let s = self.store.clone();
-        settle(env, async move { s.doc_list(&collection, opts.as_deref()).await })
+        settle(env, async move {
+            s.doc_list(&collection, opts.as_deref()).await
+        })
     }
 
     #[napi]
-    pub fn doc_delete<'e>(&self, env: &'e Env, collection: String, id: String) -> napi::Result<Settled<'e, bool>> {
+    pub fn doc_delete<'e>(
+        &self,
+        env: &'e Env,
+        collection: String,
+        id: String,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.doc_delete(&collection, &id).await })
     }
 
     #[napi]
-    pub fn claim_once<'e>(&self, env: &'e Env, key: String, owner: String, ttl: f64) -> napi::Result<Settled<'e, bool>> {
+    pub fn claim_once<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        owner: String,
+        ttl: f64,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.claim_once(&key, &owner, ttl).await })
     }
 
     #[napi]
-    pub fn claim_release<'e>(&self, env: &'e Env, key: String, owner: String) -> napi::Result<Settled<'e, bool>> {
+    pub fn claim_release<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        owner: String,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.claim_release(&key, &owner).await })
     }
 
     #[napi]
-    pub fn claim_extend<'e>(&self, env: &'e Env, key: String, owner: String, ttl: f64) -> napi::Result<Settled<'e, bool>> {
+    pub fn claim_extend<'e>(
+        &self,
+        env: &'e Env,
+        key: String,
+        owner: String,
+        ttl: f64,
+    ) -> napi::Result<Settled<'e, bool>> {
         let s = self.store.clone();
         settle(env, async move { s.claim_extend(&key, &owner, ttl).await })
     }

@@ -44,7 +44,12 @@ impl NativeStream {
     }
 
     #[napi]
-    pub fn publish<'e>(&self, env: &'e Env, topic: String, event: String) -> napi::Result<Settled<'e, ()>> {
+    pub fn publish<'e>(
+        &self,
+        env: &'e Env,
+        topic: String,
+        event: String,
+    ) -> napi::Result<Settled<'e, ()>> {
         let a = self.adapter.clone();
         let limits = self.limits;
         settle(env, async move {
@@ -57,10 +62,19 @@ impl NativeStream {
     /// `opts` is JSON text of `{ group?, filter?, fromBeginning? }` (a string filter; RegExp
     /// filters are applied in JS).
     #[napi]
-    pub fn subscribe<'e>(&self, env: &'e Env, topic: String, target: u32, opts: Option<String>) -> napi::Result<Settled<'e, f64>> {
+    pub fn subscribe<'e>(
+        &self,
+        env: &'e Env,
+        topic: String,
+        target: u32,
+        opts: Option<String>,
+    ) -> napi::Result<Settled<'e, f64>> {
         let a = self.adapter.clone();
         let limits = self.limits;
-        let cb = Arc::new(ToJs { outbox: self.outbox.clone(), target });
+        let cb = Arc::new(ToJs {
+            outbox: self.outbox.clone(),
+            target,
+        });
         settle(env, async move {
             check_name("topic", &topic, &limits)?;
             let o = Opts::parse("subscribe options", opts.as_deref())?;
@@ -90,9 +104,15 @@ impl NativeStream {
     }
 
     #[napi]
-    pub fn subscription_count<'e>(&self, env: &'e Env, topic: String) -> napi::Result<Settled<'e, f64>> {
+    pub fn subscription_count<'e>(
+        &self,
+        env: &'e Env,
+        topic: String,
+    ) -> napi::Result<Settled<'e, f64>> {
         let a = self.adapter.clone();
-        settle(env, async move { a.subscription_count(&topic).await.map(|n| n as f64) })
+        settle(env, async move {
+            a.subscription_count(&topic).await.map(|n| n as f64)
+        })
     }
 
     #[napi]

@@ -21,13 +21,24 @@ pub struct Queue {
 
 /// Events `on(queue, event, cb)` accepts (SPEC §5).
 pub const EVENTS: [&str; 9] = [
-    "waiting", "active", "progress", "completed", "failed", "delayed", "paused", "resumed",
+    "waiting",
+    "active",
+    "progress",
+    "completed",
+    "failed",
+    "delayed",
+    "paused",
+    "resumed",
     "stalled",
 ];
 
 impl Queue {
     /// `options` = the adapter's constructor options (`defaultJobOptions`, `worker`).
-    pub fn new(backend: Arc<dyn QueueAdapter>, options: &Map<String, Value>, limits: Limits) -> Queue {
+    pub fn new(
+        backend: Arc<dyn QueueAdapter>,
+        options: &Map<String, Value>,
+        limits: Limits,
+    ) -> Queue {
         let object = |key: &str| match options.get(key) {
             Some(Value::Object(m)) => m.clone(),
             _ => Map::new(),
@@ -61,7 +72,13 @@ impl Queue {
 
     /// # Errors
     /// `NVENT_INVALID_NAME`, `NVENT_INVALID_ARGUMENT`, value errors, `NVENT_CLOSED`.
-    pub async fn enqueue(&self, queue: &str, name: &str, data: String, opts: Option<&str>) -> Result<String> {
+    pub async fn enqueue(
+        &self,
+        queue: &str,
+        name: &str,
+        data: String,
+        opts: Option<&str>,
+    ) -> Result<String> {
         self.queue_name(queue)?;
         let job = self.new_job(name, data, opts)?;
         self.backend.enqueue(queue, job).await
@@ -132,7 +149,11 @@ impl Queue {
         let o = Opts::parse("getJobs options", opts)?;
         let states = match o.strings("state")?.or(o.strings("states")?) {
             None => None,
-            Some(list) => Some(list.iter().map(|s| State::parse(s)).collect::<Result<Vec<_>>>()?),
+            Some(list) => Some(
+                list.iter()
+                    .map(|s| State::parse(s))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
         };
         let limit = o.uint("limit")?.map(|l| l as usize);
         let offset = o.uint("offset")?.unwrap_or(0) as usize;
@@ -182,13 +203,18 @@ impl Queue {
             autorun: o.bool("autorun")?.unwrap_or(d.autorun),
             lock_duration_ms: o.uint("lockDuration")?.unwrap_or(d.lock_duration_ms),
             stalled_interval_ms: o.uint("stalledInterval")?.unwrap_or(d.stalled_interval_ms),
-            max_stalled_count: o
-                .uint("maxStalledCount")?
-                .map_or(d.max_stalled_count, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            max_stalled_count: o.uint("maxStalledCount")?.map_or(d.max_stalled_count, |n| {
+                u32::try_from(n).unwrap_or(u32::MAX)
+            }),
         })
     }
 
-    pub async fn register_worker(&self, queue: &str, name: &str, opts: WorkerOptions) -> Result<()> {
+    pub async fn register_worker(
+        &self,
+        queue: &str,
+        name: &str,
+        opts: WorkerOptions,
+    ) -> Result<()> {
         self.queue_name(queue)?;
         check_name("job name", name, &self.limits)?;
         self.backend.register_worker(queue, name, opts).await
@@ -202,26 +228,37 @@ impl Queue {
     /// JSON text `{ "pending": n, "jobs": [...] }`.
     pub async fn take(&self, queue: &str, max: usize) -> Result<String> {
         let batch = self.backend.take(queue, max).await?;
-        Ok(format!("{{\"pending\":{},\"jobs\":{}}}", batch.pending, batch.jobs))
+        Ok(format!(
+            "{{\"pending\":{},\"jobs\":{}}}",
+            batch.pending, batch.jobs
+        ))
     }
 
     /// `results` is JSON text of `[[id, token, ok, valueOrReason], ...]`: `ok` 1 with the
     /// handler's return value, 0 with the failure message.
     pub async fn finish(&self, queue: &str, results: &str) -> Result<u64> {
         let Value::Array(items) = parse_value(results, &self.limits)? else {
-            return Err(NventError::invalid_argument("finish takes an array of results"));
+            return Err(NventError::invalid_argument(
+                "finish takes an array of results",
+            ));
         };
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             let Value::Array(mut parts) = item else {
-                return Err(NventError::invalid_argument("a result is [id, token, ok, value]"));
+                return Err(NventError::invalid_argument(
+                    "a result is [id, token, ok, value]",
+                ));
             };
             let value = parts.pop().unwrap_or(Value::Null);
             let ok = parts.pop().and_then(|v| v.as_u64()).unwrap_or(0) == 1;
             let token = parts.pop().and_then(|v| v.as_u64()).unwrap_or(0);
             let id = match parts.pop() {
                 Some(Value::String(s)) => s,
-                _ => return Err(NventError::invalid_argument("a result is [id, token, ok, value]")),
+                _ => {
+                    return Err(NventError::invalid_argument(
+                        "a result is [id, token, ok, value]",
+                    ))
+                }
             };
             let result = if ok {
                 Ok(Json::from_value(&value))
@@ -236,9 +273,17 @@ impl Queue {
         self.backend.finish(queue, outcomes).await
     }
 
-    pub async fn update_progress(&self, queue: &str, id: &str, token: u64, progress: String) -> Result<()> {
+    pub async fn update_progress(
+        &self,
+        queue: &str,
+        id: &str,
+        token: u64,
+        progress: String,
+    ) -> Result<()> {
         let progress = Json::from_text(progress, &self.limits)?;
-        self.backend.update_progress(queue, id, token, progress).await
+        self.backend
+            .update_progress(queue, id, token, progress)
+            .await
     }
 
     pub async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()> {

@@ -74,6 +74,12 @@ impl JobOptions {
             None => None,
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(_)) => {
+                return Err(NventError::InvalidName {
+                    what: "jobId",
+                    reason: "must not be empty".into(),
+                })
+            }
             Some(_) => {
                 return Err(NventError::invalid_argument(
                     "job options.jobId must be a non-empty string",
@@ -165,7 +171,9 @@ impl ScheduleSpec {
                 spec.pattern = r.str("pattern")?.or(r.str("cron")?).map(String::from);
             }
             spec.every = r.uint("every")?.filter(|e| *e > 0);
-            spec.limit = r.uint("limit")?.map(|l| u32::try_from(l).unwrap_or(u32::MAX));
+            spec.limit = r
+                .uint("limit")?
+                .map(|l| u32::try_from(l).unwrap_or(u32::MAX));
         } else if o.raw("repeat").is_some() {
             return Err(NventError::invalid_argument(
                 "schedule options.repeat must be an object { pattern?, every?, limit? }",
@@ -346,7 +354,9 @@ mod tests {
 
     #[test]
     fn options_parse_with_defaults_and_backoffs() {
-        let o = parse(json!({ "attempts": 3, "backoff": 50, "priority": 2, "removeOnComplete": 10 })).unwrap();
+        let o =
+            parse(json!({ "attempts": 3, "backoff": 50, "priority": 2, "removeOnComplete": 10 }))
+                .unwrap();
         assert_eq!(o.attempts, 3);
         assert_eq!(o.backoff, Some(Backoff::Fixed(50)));
         assert_eq!(o.priority, Some(2));
@@ -357,8 +367,12 @@ mod tests {
         assert_eq!(parse(json!({})).unwrap().attempts, 1);
         assert!(parse(json!({ "attempts": "x" })).is_err());
         assert!(parse(json!({ "backoff": { "type": "weird" } })).is_err());
-        let Value::Object(defaults) = json!({ "attempts": 5, "lifo": true }) else { unreachable!() };
-        let Value::Object(given) = json!({ "attempts": 2 }) else { unreachable!() };
+        let Value::Object(defaults) = json!({ "attempts": 5, "lifo": true }) else {
+            unreachable!()
+        };
+        let Value::Object(given) = json!({ "attempts": 2 }) else {
+            unreachable!()
+        };
         let merged = JobOptions::parse(&defaults, given).unwrap();
         assert_eq!((merged.attempts, merged.lifo), (2, true));
     }
@@ -366,7 +380,8 @@ mod tests {
     #[test]
     fn schedules_need_a_trigger() {
         assert!(ScheduleSpec::parse(Some("{}")).is_err());
-        let s = ScheduleSpec::parse(Some(r#"{"repeat":{"pattern":"* * * * *","limit":2}}"#)).unwrap();
+        let s =
+            ScheduleSpec::parse(Some(r#"{"repeat":{"pattern":"* * * * *","limit":2}}"#)).unwrap();
         assert_eq!(s.pattern.as_deref(), Some("* * * * *"));
         assert_eq!(s.limit, Some(2));
     }

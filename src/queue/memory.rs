@@ -287,7 +287,12 @@ impl Inner {
         if delay > 0 {
             q.make_delayed(&id, now + delay);
             fx.timers_changed = true;
-            fx.event(q, queue, "delayed", json!({ "jobId": id, "name": name, "delay": delay }));
+            fx.event(
+                q,
+                queue,
+                "delayed",
+                json!({ "jobId": id, "name": name, "delay": delay }),
+            );
         } else {
             q.make_waiting(&id, seq);
             fx.event(q, queue, "waiting", json!({ "jobId": id, "name": name }));
@@ -316,7 +321,12 @@ impl Inner {
             if delay > 0 {
                 q.make_delayed(id, now + delay);
                 fx.timers_changed = true;
-                fx.event(q, queue, "delayed", json!({ "jobId": id, "name": name, "delay": delay }));
+                fx.event(
+                    q,
+                    queue,
+                    "delayed",
+                    json!({ "jobId": id, "name": name, "delay": delay }),
+                );
             } else {
                 q.make_waiting(id, seq);
                 fx.event(q, queue, "waiting", json!({ "jobId": id, "name": name }));
@@ -352,8 +362,13 @@ impl Inner {
         let name = job.name.clone();
         let keep = job.opts.remove_on_complete;
         if q.listening.contains("completed") {
-            let rv: Value = serde_json::from_str(value.as_str()).unwrap_or(Value::Null);
-            fx.event(q, queue, "completed", json!({ "jobId": id, "name": name, "returnvalue": rv }));
+            let rv = value.to_value().unwrap_or(Value::Null);
+            fx.event(
+                q,
+                queue,
+                "completed",
+                json!({ "jobId": id, "name": name, "returnvalue": rv }),
+            );
         }
         if let Some(entry) = q.jobs.get_mut(id) {
             entry.job.returnvalue = Some(value);
@@ -367,14 +382,20 @@ impl Inner {
         let names: Vec<String> = self.queues.keys().cloned().collect();
         for name in &names {
             loop {
-                let Some(q) = self.queues.get_mut(name) else { break };
-                let Some((due, id)) = q.delayed.first().cloned() else { break };
+                let Some(q) = self.queues.get_mut(name) else {
+                    break;
+                };
+                let Some((due, id)) = q.delayed.first().cloned() else {
+                    break;
+                };
                 if due > now {
                     break;
                 }
                 self.next_seq += 1;
                 let seq = self.next_seq;
-                let Some(q) = self.queues.get_mut(name) else { break };
+                let Some(q) = self.queues.get_mut(name) else {
+                    break;
+                };
                 q.unslot(&id);
                 q.make_waiting(&id, seq);
                 let job_name = q.jobs.get(&id).map(|e| e.job.name.clone());
@@ -382,12 +403,20 @@ impl Inner {
                 wake(q, name, fx);
             }
             loop {
-                let Some(q) = self.queues.get_mut(name) else { break };
-                let Some((deadline, id)) = q.timeouts.first().cloned() else { break };
+                let Some(q) = self.queues.get_mut(name) else {
+                    break;
+                };
+                let Some((deadline, id)) = q.timeouts.first().cloned() else {
+                    break;
+                };
                 if deadline > now {
                     break;
                 }
-                let timeout = q.jobs.get(&id).and_then(|e| e.job.opts.timeout).unwrap_or(0);
+                let timeout = q
+                    .jobs
+                    .get(&id)
+                    .and_then(|e| e.job.opts.timeout)
+                    .unwrap_or(0);
                 let reason = NventError::Timeout {
                     message: format!("job {id} timed out after {timeout} ms"),
                 }
@@ -402,7 +431,9 @@ impl Inner {
             .map(|s| s.id)
             .collect();
         for sid in due {
-            let Some(s) = self.schedules.get_mut(&sid) else { continue };
+            let Some(s) = self.schedules.get_mut(&sid) else {
+                continue;
+            };
             s.fired += 1;
             let mut job = s.job.clone();
             job.opts.job_id = None;
@@ -423,9 +454,12 @@ impl Inner {
         }
         let mut next: Option<u64> = self.schedules.values().map(|s| s.next).min();
         for q in self.queues.values() {
-            for at in [q.delayed.first().map(|d| d.0), q.timeouts.first().map(|t| t.0)]
-                .into_iter()
-                .flatten()
+            for at in [
+                q.delayed.first().map(|d| d.0),
+                q.timeouts.first().map(|t| t.0),
+            ]
+            .into_iter()
+            .flatten()
             {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
@@ -472,7 +506,11 @@ impl MemoryQueueAdapter {
 
     /// Where wake-ups and events go (the binding's outbox).
     pub fn set_signals(&self, signals: Arc<dyn Callback>) {
-        *self.shared.signals.write().unwrap_or_else(|p| p.into_inner()) = Some(signals);
+        *self
+            .shared
+            .signals
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(signals);
     }
 
     /// Runs `f` under the lock, then sends its effects.
@@ -498,7 +536,11 @@ impl Shared {
         if fx.signals.is_empty() {
             return;
         }
-        let signals = self.signals.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let signals = self
+            .signals
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(s) = signals {
             for sig in &fx.signals {
                 s.call(sig);
@@ -694,7 +736,12 @@ impl QueueAdapter for MemoryQueueAdapter {
         self.with(|inner, _, _| Ok(inner.queues.get(queue).is_some_and(|q| q.paused)))
     }
 
-    async fn register_worker(&self, queue: &str, job_name: &str, opts: WorkerOptions) -> Result<()> {
+    async fn register_worker(
+        &self,
+        queue: &str,
+        job_name: &str,
+        opts: WorkerOptions,
+    ) -> Result<()> {
         self.with(|inner, _, fx| {
             let q = inner.queue(queue);
             let w = q.worker.get_or_insert_with(|| Worker {
@@ -818,19 +865,38 @@ impl QueueAdapter for MemoryQueueAdapter {
         Ok(pending)
     }
 
-    async fn update_progress(&self, queue: &str, id: &str, token: u64, progress: Json) -> Result<()> {
+    async fn update_progress(
+        &self,
+        queue: &str,
+        id: &str,
+        token: u64,
+        progress: Json,
+    ) -> Result<()> {
         self.with(|inner, _, fx| {
             let q = inner
                 .queues
                 .get_mut(queue)
-                .ok_or_else(|| NventError::LockLost { job_id: id.to_string() })?;
-            let Some(entry) = q.jobs.get_mut(id).filter(|e| e.job.token == token && e.job.state == State::Active) else {
-                return Err(NventError::LockLost { job_id: id.to_string() });
+                .ok_or_else(|| NventError::LockLost {
+                    job_id: id.to_string(),
+                })?;
+            let Some(entry) = q
+                .jobs
+                .get_mut(id)
+                .filter(|e| e.job.token == token && e.job.state == State::Active)
+            else {
+                return Err(NventError::LockLost {
+                    job_id: id.to_string(),
+                });
             };
             entry.job.progress = Some(progress.clone());
             if q.listening.contains("progress") {
-                let p: Value = serde_json::from_str(progress.as_str()).unwrap_or(Value::Null);
-                fx.event(q, queue, "progress", json!({ "jobId": id, "progress": p, "data": p }));
+                let p = progress.to_value().unwrap_or(Value::Null);
+                fx.event(
+                    q,
+                    queue,
+                    "progress",
+                    json!({ "jobId": id, "progress": p, "data": p }),
+                );
             }
             Ok(())
         })
@@ -843,7 +909,9 @@ impl QueueAdapter for MemoryQueueAdapter {
                 .get_mut(queue)
                 .and_then(|q| q.jobs.get_mut(id))
                 .filter(|e| e.job.token == token && e.job.state == State::Active)
-                .ok_or_else(|| NventError::LockLost { job_id: id.to_string() })?;
+                .ok_or_else(|| NventError::LockLost {
+                    job_id: id.to_string(),
+                })?;
             entry.job.logs.push(line);
             Ok(())
         })
@@ -884,7 +952,10 @@ impl QueueAdapter for MemoryQueueAdapter {
     }
 
     async fn remove_scheduled_job(&self, id: &str) -> Result<bool> {
-        let Some(n) = id.strip_prefix("repeat:").and_then(|n| n.parse::<u64>().ok()) else {
+        let Some(n) = id
+            .strip_prefix("repeat:")
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
             return self.with(|_, _, _| Ok(false));
         };
         self.with(|inner, _, _| Ok(inner.schedules.remove(&n).is_some()))
@@ -929,7 +1000,9 @@ mod tests {
     }
 
     fn job(_: &MemoryQueueAdapter, name: &str, opts: Value) -> NewJob {
-        let Value::Object(m) = opts else { unreachable!() };
+        let Value::Object(m) = opts else {
+            unreachable!()
+        };
         NewJob {
             name: name.into(),
             data: Json::from_text("{}".into(), &Limits::default()).unwrap(),
@@ -942,44 +1015,90 @@ mod tests {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|j| (j["id"].as_str().unwrap().to_string(), j["token"].as_u64().unwrap()))
+            .map(|j| {
+                (
+                    j["id"].as_str().unwrap().to_string(),
+                    j["token"].as_u64().unwrap(),
+                )
+            })
             .collect()
     }
 
     fn state(q: &MemoryQueueAdapter, id: &str) -> String {
-        let j = futures::executor::block_on(q.get_job("q", id)).unwrap().unwrap();
+        let j = futures::executor::block_on(q.get_job("q", id))
+            .unwrap()
+            .unwrap();
         j.to_value().unwrap()["state"].as_str().unwrap().to_string()
     }
 
     #[tokio::test]
     async fn priority_then_fifo_with_lifo_ahead() {
         let (q, _) = queue();
-        q.register_worker("q", "j", WorkerOptions { concurrency: 10, autorun: false, ..Default::default() })
+        q.register_worker(
+            "q",
+            "j",
+            WorkerOptions {
+                concurrency: 10,
+                autorun: false,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let a = q.enqueue("q", job(&q, "j", json!({}))).await.unwrap();
+        let b = q
+            .enqueue("q", job(&q, "j", json!({ "priority": 5 })))
             .await
             .unwrap();
-        let a = q.enqueue("q", job(&q, "j", json!({}))).await.unwrap();
-        let b = q.enqueue("q", job(&q, "j", json!({ "priority": 5 }))).await.unwrap();
-        let c = q.enqueue("q", job(&q, "j", json!({ "priority": 1 }))).await.unwrap();
-        let d = q.enqueue("q", job(&q, "j", json!({ "lifo": true }))).await.unwrap();
+        let c = q
+            .enqueue("q", job(&q, "j", json!({ "priority": 1 })))
+            .await
+            .unwrap();
+        let d = q
+            .enqueue("q", job(&q, "j", json!({ "lifo": true })))
+            .await
+            .unwrap();
         q.start_processing("q").await.unwrap();
-        let got: Vec<String> = ids(&q.take("q", 10).await.unwrap()).into_iter().map(|x| x.0).collect();
+        let got: Vec<String> = ids(&q.take("q", 10).await.unwrap())
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(got, [c, b, d, a]);
     }
 
     #[tokio::test]
     async fn retries_keep_the_id_and_stale_results_are_ignored() {
         let (q, t) = queue();
-        q.register_worker("q", "j", WorkerOptions::default()).await.unwrap();
-        let id = q.enqueue("q", job(&q, "j", json!({ "attempts": 2, "backoff": 100 }))).await.unwrap();
-        let first = ids(&q.take("q", 1).await.unwrap());
-        q.finish("q", vec![Outcome { id: id.clone(), token: first[0].1, result: Err("boom".into()) }])
+        q.register_worker("q", "j", WorkerOptions::default())
             .await
             .unwrap();
+        let id = q
+            .enqueue("q", job(&q, "j", json!({ "attempts": 2, "backoff": 100 })))
+            .await
+            .unwrap();
+        let first = ids(&q.take("q", 1).await.unwrap());
+        q.finish(
+            "q",
+            vec![Outcome {
+                id: id.clone(),
+                token: first[0].1,
+                result: Err("boom".into()),
+            }],
+        )
+        .await
+        .unwrap();
         assert_eq!(state(&q, &id), "delayed");
         // A duplicate of the stale result changes nothing.
-        q.finish("q", vec![Outcome { id: id.clone(), token: first[0].1, result: Err("again".into()) }])
-            .await
-            .unwrap();
+        q.finish(
+            "q",
+            vec![Outcome {
+                id: id.clone(),
+                token: first[0].1,
+                result: Err("again".into()),
+            }],
+        )
+        .await
+        .unwrap();
         assert_eq!(state(&q, &id), "delayed");
         t.fetch_add(100, Ordering::SeqCst);
         let mut fx = Effects::default();
@@ -987,20 +1106,48 @@ mod tests {
         let second = ids(&q.take("q", 1).await.unwrap());
         assert_eq!(second[0].0, id);
         let ok = Json::from_text("7".into(), &Limits::default()).unwrap();
-        q.finish("q", vec![Outcome { id: id.clone(), token: second[0].1, result: Ok(ok) }])
+        q.finish(
+            "q",
+            vec![Outcome {
+                id: id.clone(),
+                token: second[0].1,
+                result: Ok(ok),
+            }],
+        )
+        .await
+        .unwrap();
+        let j = q
+            .get_job("q", &id)
             .await
+            .unwrap()
+            .unwrap()
+            .to_value()
             .unwrap();
-        let j = q.get_job("q", &id).await.unwrap().unwrap().to_value().unwrap();
-        assert_eq!((j["state"].as_str(), j["attemptsMade"].as_u64(), &j["returnvalue"]), (Some("completed"), Some(2), &json!(7)));
+        assert_eq!(
+            (
+                j["state"].as_str(),
+                j["attemptsMade"].as_u64(),
+                &j["returnvalue"]
+            ),
+            (Some("completed"), Some(2), &json!(7))
+        );
     }
 
     #[tokio::test]
     async fn paused_queues_hold_jobs_and_job_ids_are_idempotent() {
         let (q, _) = queue();
         q.pause("q").await.unwrap();
-        q.register_worker("q", "j", WorkerOptions::default()).await.unwrap();
-        let a = q.enqueue("q", job(&q, "j", json!({ "jobId": "x" }))).await.unwrap();
-        let b = q.enqueue("q", job(&q, "j", json!({ "jobId": "x" }))).await.unwrap();
+        q.register_worker("q", "j", WorkerOptions::default())
+            .await
+            .unwrap();
+        let a = q
+            .enqueue("q", job(&q, "j", json!({ "jobId": "x" })))
+            .await
+            .unwrap();
+        let b = q
+            .enqueue("q", job(&q, "j", json!({ "jobId": "x" })))
+            .await
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(state(&q, &a), "paused");
         assert_eq!(q.take("q", 5).await.unwrap().count, 0);
@@ -1013,13 +1160,31 @@ mod tests {
     #[tokio::test]
     async fn keep_newest_n_finished_jobs() {
         let (q, _) = queue();
-        q.register_worker("q", "j", WorkerOptions { concurrency: 10, ..Default::default() }).await.unwrap();
+        q.register_worker(
+            "q",
+            "j",
+            WorkerOptions {
+                concurrency: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         for _ in 0..5 {
-            q.enqueue("q", job(&q, "j", json!({ "removeOnComplete": 2 }))).await.unwrap();
+            q.enqueue("q", job(&q, "j", json!({ "removeOnComplete": 2 })))
+                .await
+                .unwrap();
         }
         let batch = ids(&q.take("q", 10).await.unwrap());
         let ok = Json::from_text("null".into(), &Limits::default()).unwrap();
-        let outcomes = batch.into_iter().map(|(id, token)| Outcome { id, token, result: Ok(ok.clone()) }).collect();
+        let outcomes = batch
+            .into_iter()
+            .map(|(id, token)| Outcome {
+                id,
+                token,
+                result: Ok(ok.clone()),
+            })
+            .collect();
         q.finish("q", outcomes).await.unwrap();
         assert_eq!(q.get_job_counts("q").await.unwrap().completed, 2);
         assert!(q.get_job("q", "1").await.unwrap().is_none());

@@ -96,7 +96,8 @@ pub trait QueueAdapter: Send + Sync {
     async fn pause(&self, queue: &str) -> Result<()>;
     async fn resume(&self, queue: &str) -> Result<()>;
     async fn is_paused(&self, queue: &str) -> Result<bool>;
-    async fn register_worker(&self, queue: &str, job_name: &str, opts: WorkerOptions) -> Result<()>;
+    async fn register_worker(&self, queue: &str, job_name: &str, opts: WorkerOptions)
+        -> Result<()>;
     async fn start_processing(&self, queue: &str) -> Result<()>;
     /// Moves up to `max` waiting jobs to active for the runner.
     async fn take(&self, queue: &str, max: usize) -> Result<Batch>;
@@ -105,7 +106,13 @@ pub trait QueueAdapter: Send + Sync {
     async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64>;
     /// # Errors
     /// `NVENT_LOCK_LOST` when the attempt is no longer current.
-    async fn update_progress(&self, queue: &str, id: &str, token: u64, progress: Json) -> Result<()>;
+    async fn update_progress(
+        &self,
+        queue: &str,
+        id: &str,
+        token: u64,
+        progress: Json,
+    ) -> Result<()>;
     async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()>;
     /// Turns sending of one event type of one queue on or off.
     async fn listen(&self, queue: &str, event: &str, on: bool) -> Result<()>;

@@ -5,7 +5,9 @@
 //! Values arrive as JSON text (see `value`); results leave as JSON text.
 
 use super::metadata;
-use super::{EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions, StoreAdapter};
+use super::{
+    EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions, StoreAdapter,
+};
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::glob;
@@ -177,7 +179,9 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let values = self.backend.kv_mget(&keys).await?;
         Ok(json_array(
-            values.iter().map(|v| v.as_ref().map_or("null", Json::as_str)),
+            values
+                .iter()
+                .map(|v| v.as_ref().map_or("null", Json::as_str)),
         ))
     }
 
@@ -233,7 +237,11 @@ impl Store {
     pub async fn index_get(&self, key: &str, id: &str) -> Result<Option<String>> {
         let key = self.name("index key", key)?;
         check_name("id", id, &self.limits)?;
-        Ok(self.backend.index_get(&key, id).await?.map(|e| entry_json(&e)))
+        Ok(self
+            .backend
+            .index_get(&key, id)
+            .await?
+            .map(|e| entry_json(&e)))
     }
 
     pub async fn index_read(&self, key: &str, opts: Option<&str>) -> Result<String> {
@@ -289,10 +297,16 @@ impl Store {
         let full_key = self.name("index key", key)?;
         check_name("id", id, &self.limits)?;
         let partial = self.partial(partial)?;
-        if self.backend.index_update(&full_key, id, partial, None).await? {
+        if self
+            .backend
+            .index_update(&full_key, id, partial, None)
+            .await?
+        {
             Ok(())
         } else {
-            Err(NventError::not_found(format!("index entry '{id}' in '{key}'")))
+            Err(NventError::not_found(format!(
+                "index entry '{id}' in '{key}'"
+            )))
         }
     }
 
@@ -318,7 +332,9 @@ impl Store {
     fn partial(&self, text: &str) -> Result<Map<String, Value>> {
         match metadata::for_update(self.value(text)?)? {
             Value::Object(m) => Ok(m),
-            _ => Err(NventError::invalid_argument("index update must be an object")),
+            _ => Err(NventError::invalid_argument(
+                "index update must be an object",
+            )),
         }
     }
 
@@ -351,7 +367,11 @@ impl Store {
                 .str("sortBy")?
                 .map(|p| field_path(p).map(|s| s.into_iter().map(String::from).collect()))
                 .transpose()?,
-            order: if order == Some("desc") { Order::Desc } else { Order::Asc },
+            order: if order == Some("desc") {
+                Order::Desc
+            } else {
+                Order::Asc
+            },
         };
         let docs = self.backend.doc_list(&collection, &opts).await?;
         let texts: Vec<String> = docs

@@ -207,7 +207,7 @@ fn entry(id: &str, score: f64, metadata: &Value) -> IndexEntry {
 }
 
 fn number_of(json: &Json) -> Option<f64> {
-    match serde_json::from_str::<Value>(json.as_str()) {
+    match json.to_value() {
         Ok(Value::Number(n)) => n.as_f64(),
         _ => None,
     }
@@ -541,17 +541,13 @@ impl StoreAdapter for MemoryStoreAdapter {
         Ok(true)
     }
 
-    async fn index_increment(
-        &self,
-        key: &str,
-        id: &str,
-        field: &[String],
-        by: f64,
-    ) -> Result<f64> {
+    async fn index_increment(&self, key: &str, id: &str, field: &[String], by: f64) -> Result<f64> {
         self.open()?;
         let mut indexes = lock(&self.indexes);
         let Some((_, meta)) = indexes.get_mut(key).and_then(|ix| ix.by_id.get_mut(id)) else {
-            return Err(NventError::not_found(format!("index entry '{id}' in '{key}'")));
+            return Err(NventError::not_found(format!(
+                "index entry '{id}' in '{key}'"
+            )));
         };
         // Work on a copy so that a refused increment leaves the entry as it was.
         let mut next = meta.clone();
@@ -724,7 +720,9 @@ mod tests {
     }
 
     fn ev(kind: &str) -> Map<String, Value> {
-        let Value::Object(m) = json!({ "type": kind }) else { unreachable!() };
+        let Value::Object(m) = json!({ "type": kind }) else {
+            unreachable!()
+        };
         m
     }
 
@@ -762,7 +760,9 @@ mod tests {
     async fn index_orders_by_score_then_id_descending() {
         let s = MemoryStoreAdapter::new();
         for (id, score) in [("a", 1.0), ("b", 2.0), ("c", 1.0), ("d", -0.0)] {
-            s.index_add("k", id, score, json!({ "version": 0 })).await.unwrap();
+            s.index_add("k", id, score, json!({ "version": 0 }))
+                .await
+                .unwrap();
         }
         let ids: Vec<String> = s
             .index_read("k", &IndexReadOptions::default())
@@ -777,12 +777,20 @@ mod tests {
     #[tokio::test]
     async fn refused_increment_changes_nothing() {
         let s = MemoryStoreAdapter::new();
-        s.index_add("k", "a", 1.0, json!({ "t": "x", "version": 0 })).await.unwrap();
-        let err = s.index_increment("k", "a", &["t".into()], 1.0).await.unwrap_err();
+        s.index_add("k", "a", 1.0, json!({ "t": "x", "version": 0 }))
+            .await
+            .unwrap();
+        let err = s
+            .index_increment("k", "a", &["t".into()], 1.0)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "NVENT_INVALID_ARGUMENT");
         let e = s.index_get("k", "a").await.unwrap().unwrap();
         assert_eq!(e.metadata, json!({ "t": "x", "version": 0 }));
-        let err = s.index_increment("k", "zz", &["n".into()], 1.0).await.unwrap_err();
+        let err = s
+            .index_increment("k", "zz", &["n".into()], 1.0)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "NVENT_NOT_FOUND");
         assert!(s.index_get("k", "zz").await.unwrap().is_none());
     }

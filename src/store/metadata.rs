@@ -68,7 +68,11 @@ pub fn for_add(metadata: Option<Value>) -> Result<Value> {
             Value::Object(m) => m,
             _ => Map::new(),
         },
-        Some(_) => return Err(NventError::invalid_argument("index metadata must be an object")),
+        Some(_) => {
+            return Err(NventError::invalid_argument(
+                "index metadata must be an object",
+            ))
+        }
     };
     out.insert("version".into(), Value::from(0));
     Ok(Value::Object(out))
@@ -85,7 +89,9 @@ pub fn for_update(partial: Value) -> Result<Value> {
             }
             Ok(v)
         }
-        _ => Err(NventError::invalid_argument("index update must be an object")),
+        _ => Err(NventError::invalid_argument(
+            "index update must be an object",
+        )),
     }
 }
 
@@ -125,7 +131,9 @@ pub fn set_version(metadata: &mut Value, version: u64) {
 
 /// The value at a dotted path.
 pub fn get_path<'a>(v: &'a Value, segments: &[String]) -> Option<&'a Value> {
-    segments.iter().try_fold(v, |cur, seg| cur.get(seg.as_str()))
+    segments
+        .iter()
+        .try_fold(v, |cur, seg| cur.get(seg.as_str()))
 }
 
 /// Adds `by` to the number at `segments`, creating missing objects and a missing leaf as 0.
@@ -135,7 +143,9 @@ pub fn get_path<'a>(v: &'a Value, segments: &[String]) -> Option<&'a Value> {
 /// is there.
 pub fn increment_path(v: &mut Value, segments: &[String], by: f64, field: &str) -> Result<f64> {
     let not_number = || {
-        NventError::invalid_argument(format!("field '{field}' holds a value that is not a number"))
+        NventError::invalid_argument(format!(
+            "field '{field}' holds a value that is not a number"
+        ))
     };
     let mut cur = v;
     for (i, seg) in segments.iter().enumerate() {
@@ -248,10 +258,16 @@ mod tests {
     #[test]
     fn merge_is_deep_replaces_arrays_and_null_deletes_subtrees() {
         let mut m = json!({ "a": { "b": 1, "c": { "d": 2 } }, "arr": [1, 2], "gone": { "x": 1 } });
-        let partial = for_update(json!({ "a.c.e": 3, "arr": [9], "gone": null, "version": 7 })).unwrap();
-        let (Value::Object(t), Value::Object(p)) = (&mut m, partial) else { unreachable!() };
+        let partial =
+            for_update(json!({ "a.c.e": 3, "arr": [9], "gone": null, "version": 7 })).unwrap();
+        let (Value::Object(t), Value::Object(p)) = (&mut m, partial) else {
+            unreachable!()
+        };
         deep_merge(t, p);
-        assert_eq!(m, json!({ "a": { "b": 1, "c": { "d": 2, "e": 3 } }, "arr": [9] }));
+        assert_eq!(
+            m,
+            json!({ "a": { "b": 1, "c": { "d": 2, "e": 3 } }, "arr": [9] })
+        );
     }
 
     #[test]

@@ -188,13 +188,7 @@ pub trait StoreAdapter: Send + Sync {
     /// # Errors
     /// `NVENT_NOT_FOUND` for a missing entry (nothing is created), `NVENT_INVALID_ARGUMENT`
     /// for a non-number at that path.
-    async fn index_increment(
-        &self,
-        key: &str,
-        id: &str,
-        field: &[String],
-        by: f64,
-    ) -> Result<f64>;
+    async fn index_increment(&self, key: &str, id: &str, field: &[String], by: f64) -> Result<f64>;
     async fn index_delete(&self, key: &str, id: &str) -> Result<bool>;
 
     // --- documents (SPEC §3.4) ---

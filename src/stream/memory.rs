@@ -63,7 +63,7 @@ fn event_type(event: &Json) -> Option<String> {
         #[serde(rename = "type")]
         kind: Option<String>,
     }
-    serde_json::from_str::<Head>(event.as_str())
+    crate::value::deserialize::<Head>(event.as_str())
         .ok()
         .and_then(|h| h.kind)
 }
@@ -222,7 +222,9 @@ mod tests {
         let s = seen.clone();
         (
             Arc::new(FnCallback(move |j: &Json| {
-                s.lock().unwrap().push(j.to_value().unwrap()["type"].as_str().unwrap().to_string())
+                s.lock()
+                    .unwrap()
+                    .push(j.to_value().unwrap()["type"].as_str().unwrap().to_string())
             })),
             seen,
         )
@@ -234,23 +236,48 @@ mod tests {
         let (all, seen_all) = recorder();
         let (g1, seen_g1) = recorder();
         let (g2, seen_g2) = recorder();
-        s.subscribe("flow:*", all, SubscribeOptions { filter: Some("step.*".into()), ..Default::default() })
-            .await
-            .unwrap();
-        let grp = SubscribeOptions { group: Some("w".into()), ..Default::default() };
+        s.subscribe(
+            "flow:*",
+            all,
+            SubscribeOptions {
+                filter: Some("step.*".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let grp = SubscribeOptions {
+            group: Some("w".into()),
+            ..Default::default()
+        };
         s.subscribe("flow:a", g1, grp.clone()).await.unwrap();
         s.subscribe("flow:a", g2, grp).await.unwrap();
         for t in ["step.a", "flow.x", "step.b", "step.c"] {
-            s.publish("flow:a", prepare_event(json!({ "type": t })).unwrap()).await.unwrap();
+            s.publish("flow:a", prepare_event(json!({ "type": t })).unwrap())
+                .await
+                .unwrap();
         }
         assert_eq!(*seen_all.lock().unwrap(), ["step.a", "step.b", "step.c"]);
-        assert_eq!(seen_g1.lock().unwrap().len() + seen_g2.lock().unwrap().len(), 4);
+        assert_eq!(
+            seen_g1.lock().unwrap().len() + seen_g2.lock().unwrap().len(),
+            4
+        );
         assert_eq!(seen_g1.lock().unwrap().len(), 2);
         let (late, seen_late) = recorder();
-        s.subscribe("flow:*", late, SubscribeOptions { from_beginning: true, ..Default::default() })
-            .await
-            .unwrap();
-        assert_eq!(*seen_late.lock().unwrap(), ["step.a", "flow.x", "step.b", "step.c"]);
+        s.subscribe(
+            "flow:*",
+            late,
+            SubscribeOptions {
+                from_beginning: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            *seen_late.lock().unwrap(),
+            ["step.a", "flow.x", "step.b", "step.c"]
+        );
         assert_eq!(s.list_topics().await.unwrap(), ["flow:*", "flow:a"]);
         assert_eq!(s.subscription_count("flow:a").await.unwrap(), 2);
     }
