@@ -6,13 +6,18 @@ use crate::error::NventError;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+// napi-derive registers exported functions from a static constructor that rustc cannot
+// see, so it counts them as unused.
+
 /// The engine version (the crate version).
+#[allow(dead_code)]
 #[napi]
 pub fn engine_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
 /// Panics inside the engine; `mode` is `"sync"`, `"ready"` or `"async"`. For tests only.
+#[allow(dead_code)]
 #[napi]
 pub fn debug_panic(
     env: &Env,
@@ -35,6 +40,7 @@ pub fn debug_panic(
 }
 
 /// Fails with the given code, synchronously or after a runtime hop. For tests only.
+#[allow(dead_code)]
 #[napi]
 pub fn debug_fail(
     env: &Env,

@@ -79,6 +79,9 @@ pub(crate) fn limits(options: Option<&str>) -> crate::Result<Limits> {
 
 /// Resolves an adapter config of either shape (SPEC §8) to
 /// `{ queue: { name, options }, stream: ..., store: ... }` (JSON text).
+// napi-derive registers exported functions from a static constructor that rustc cannot
+// see, so it counts them as unused.
+#[allow(dead_code)]
 #[napi]
 pub fn resolve_adapter_config(config: Option<String>) -> napi::Result<String> {
     sync(|| {

@@ -206,7 +206,6 @@ impl Queue {
         match keep {
             Keep::None => {
                 self.jobs.remove(id);
-                return;
             }
             Keep::All => list.push_back(id.to_string()),
             Keep::Newest(n) => {
@@ -381,13 +380,11 @@ impl Inner {
     fn tick(&mut self, now: u64, fx: &mut Effects) -> Option<u64> {
         let names: Vec<String> = self.queues.keys().cloned().collect();
         for name in &names {
-            loop {
-                let Some(q) = self.queues.get_mut(name) else {
-                    break;
-                };
-                let Some((due, id)) = q.delayed.first().cloned() else {
-                    break;
-                };
+            while let Some((due, id)) = self
+                .queues
+                .get(name)
+                .and_then(|q| q.delayed.first().cloned())
+            {
                 if due > now {
                     break;
                 }
@@ -402,16 +399,17 @@ impl Inner {
                 fx.event(q, name, "waiting", json!({ "jobId": id, "name": job_name }));
                 wake(q, name, fx);
             }
-            loop {
-                let Some(q) = self.queues.get_mut(name) else {
-                    break;
-                };
-                let Some((deadline, id)) = q.timeouts.first().cloned() else {
-                    break;
-                };
+            while let Some((deadline, id)) = self
+                .queues
+                .get(name)
+                .and_then(|q| q.timeouts.first().cloned())
+            {
                 if deadline > now {
                     break;
                 }
+                let Some(q) = self.queues.get_mut(name) else {
+                    break;
+                };
                 let timeout = q
                     .jobs
                     .get(&id)
@@ -678,7 +676,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                 .map(|e| &e.job)
                 .filter(|j| states.as_ref().is_none_or(|s| s.contains(&shown(j))))
                 .collect();
-            hits.sort_by(|a, b| b.seq.cmp(&a.seq));
+            hits.sort_by_key(|j| std::cmp::Reverse(j.seq));
             Ok(hits
                 .into_iter()
                 .skip(offset)

@@ -40,9 +40,12 @@ pub struct MemoryStoreAdapter {
 #[derive(Default)]
 struct Streams {
     subjects: HashMap<String, Vec<Record>>,
-    subscribers: HashMap<String, Vec<(u64, Arc<dyn Callback>)>>,
+    subscribers: HashMap<String, Vec<Subscriber>>,
     subject_of: HashMap<u64, String>,
 }
+
+/// A live `stream.subscribe`: its id and where records go.
+type Subscriber = (u64, Arc<dyn Callback>);
 
 struct Record {
     id: EventId,
@@ -99,7 +102,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn ttl_to_expiry(now: u64, ttl_seconds: Option<f64>) -> Result<Option<u64>> {
     match ttl_seconds {
         None => Ok(None),
-        Some(t) if t == 0.0 => Ok(None),
+        Some(0.0) => Ok(None),
         Some(t) if t.is_finite() && t > 0.0 => Ok(Some(now + (t * 1000.0).ceil() as u64)),
         Some(t) => Err(NventError::invalid_argument(format!(
             "ttl must be a positive number of seconds, got {t}"
@@ -278,7 +281,7 @@ impl StoreAdapter for MemoryStoreAdapter {
         let wanted = |r: &&Record| {
             opts.types
                 .as_ref()
-                .is_none_or(|types| types.iter().any(|t| *t == r.kind))
+                .is_none_or(|types| types.contains(&r.kind))
         };
         let out = match opts.order {
             Order::Asc => window
@@ -493,7 +496,7 @@ impl StoreAdapter for MemoryStoreAdapter {
             .rev()
             .filter_map(|(_, id)| {
                 let (score, meta) = index.by_id.get(id)?;
-                metadata::matches(meta, &opts.filter).then(|| (id, *score, meta))
+                metadata::matches(meta, &opts.filter).then_some((id, *score, meta))
             })
             .skip(opts.offset)
             .take(opts.limit)
@@ -599,13 +602,13 @@ impl StoreAdapter for MemoryStoreAdapter {
             .iter()
             .filter(|(_, d)| metadata::matches(&d.value, &opts.filter))
             .collect();
-        match &opts.sort_by {
-            Some(path) => hits.sort_by(|a, b| {
+        // Without sortBy the BTreeMap order holds: id ascending.
+        if let Some(path) = &opts.sort_by {
+            hits.sort_by(|a, b| {
                 let va = metadata::get_path(&a.1.value, path);
                 let vb = metadata::get_path(&b.1.value, path);
                 compare_values(va, vb).then_with(|| a.0.cmp(b.0))
-            }),
-            None => {} // BTreeMap order: id ascending
+            });
         }
         if opts.order == Order::Desc {
             hits.reverse();
