@@ -1,2 +1,56 @@
-// Types of the stream slice.
-export {}
+// StreamAdapter (SPEC §4).
+import type { JsonValue } from './errors'
+import type { RedisConnection } from './store'
+
+export interface StreamEvent<D = JsonValue> {
+  type: string
+  data: D
+  metadata?: Record<string, JsonValue>
+  /** Filled with now when absent. */
+  timestamp?: number
+}
+
+export interface SubscribeOptions {
+  /** Load-balances messages over the members of this group. */
+  group?: string
+  /** Matches `event.type`: a glob string or a RegExp. */
+  filter?: string | RegExp
+  /** Replays the retained messages of matching topics first. */
+  fromBeginning?: boolean
+}
+
+export interface SubscriptionHandle {
+  id: string
+  topic: string
+  unsubscribe(): Promise<void>
+}
+
+export interface StreamAdapter {
+  init(): Promise<void>
+  publish(topic: string, event: StreamEvent<unknown>): Promise<void>
+  /** `topic` may contain `*` wildcards. */
+  subscribe(topic: string, handler: (event: StreamEvent) => unknown, opts?: SubscribeOptions): Promise<SubscriptionHandle>
+  unsubscribe(handle: SubscriptionHandle): Promise<void>
+  listTopics(): Promise<string[]>
+  getSubscriptionCount(topic: string): Promise<number>
+  shutdown(): Promise<void>
+  close(): Promise<void>
+}
+
+export declare class MemoryStreamAdapter implements StreamAdapter {
+  /** `retain`: messages kept per topic for `fromBeginning` (default 1000). */
+  constructor(options?: { retain?: number })
+  init(): Promise<void>
+  publish(topic: string, event: StreamEvent<unknown>): Promise<void>
+  subscribe(topic: string, handler: (event: StreamEvent) => unknown, opts?: SubscribeOptions): Promise<SubscriptionHandle>
+  unsubscribe(handle: SubscriptionHandle): Promise<void>
+  listTopics(): Promise<string[]>
+  getSubscriptionCount(topic: string): Promise<number>
+  shutdown(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Not available in this build yet (issue "Redis store and stream backends"). */
+export declare class RedisStreamAdapter extends MemoryStreamAdapter {
+  constructor(options: { connection: RedisConnection; prefix?: string })
+}

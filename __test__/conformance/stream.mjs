@@ -3,7 +3,7 @@
 // and shuts the adapter down.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { getEventBus } from '../../index.js'
+import { getEventBus } from '../../index.mjs'
 import { waitFor, collector } from '../helpers/wait.mjs'
 import { unique, rejectsCode, settle, assertExact, ROUND_TRIP_VALUES } from '../helpers/expect.mjs'
 

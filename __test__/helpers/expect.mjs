@@ -1,7 +1,7 @@
 // Assertions shared by the behavioural suites: error codes on sync throws and async rejections
 // (STYLE: prove both), unique names (a shared Redis server later), gates for blocking handlers.
 import assert from 'node:assert/strict'
-import { NventError } from '../../index.js'
+import { NventError } from '../../index.mjs'
 
 let counter = 0
 const run = `${process.pid.toString(36)}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
