@@ -9,9 +9,20 @@ const { encode } = require('./codec')
 const { NventError } = require('./errors')
 const { isolate, setReporter, requireFunction } = require('./isolate')
 
+const ROUTE_CACHE_SIZE = 10_000
+
 class EventBus {
   constructor() {
     this._native = new native.NativeBus(outbox)
+    this._h = this._native.handle()
+    // The engine's routing answers, cached per (type, runId) until a subscription changes:
+    // a publish then costs a Map lookup instead of a call into the engine.
+    this._routes = new Map()
+  }
+
+  /** Forgets cached routes; called on every subscription change (also the coordinator's). */
+  _invalidate() {
+    this._routes.clear()
   }
 
   /** Delivers `event` to matching handlers, synchronously, in subscription order. */
@@ -20,7 +31,13 @@ class EventBus {
       throw new NventError('NVENT_INVALID_ARGUMENT', 'a bus event must be an object with a string type')
     }
     const runId = typeof event.runId === 'string' ? event.runId : null
-    const ids = this._native.route(event.type, runId)
+    const key = runId === null ? event.type : event.type + '\u0000' + runId
+    let ids = this._routes.get(key)
+    if (ids === undefined) {
+      ids = native.busRoute(this._h, event.type, runId)
+      if (this._routes.size >= ROUTE_CACHE_SIZE) this._routes.clear()
+      this._routes.set(key, ids)
+    }
     let toNative = false
     for (let i = 0; i < ids.length; i++) {
       if (ids[i] === -1) {
@@ -38,8 +55,10 @@ class EventBus {
     requireFunction('handler', handler)
     const t = register(isolate('bus', handler, this))
     const sub = this._native.onType(String(type), t)
+    this._invalidate()
     return once(() => {
       this._native.unsubscribe(sub)
+      this._invalidate()
       unregister(t)
     })
   }
@@ -48,8 +67,10 @@ class EventBus {
     requireFunction('handler', handler)
     const t = register(isolate('bus', handler, this))
     const sub = this._native.subscribeRunId(String(runId), t)
+    this._invalidate()
     return once(() => {
       this._native.unsubscribe(sub)
+      this._invalidate()
       unregister(t)
     })
   }

@@ -90,13 +90,48 @@ function check(v, key, path, seen, depth) {
   seen.pop()
 }
 
+// The fast walk: the same rules as `check`, without keeping a path. It answers only
+// "fine or not"; when not, `check` walks again to say where and why. Values are almost
+// always fine, so this saves the path bookkeeping on every key.
+function fine(v, key, seen, depth) {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed()
+    case 'number':
+      return Number.isFinite(v)
+    case 'boolean':
+      return true
+    case 'object':
+      break
+    default:
+      return false
+  }
+  if (v === null) return true
+  if (typeof v.toJSON === 'function') {
+    if (Buffer.isBuffer(v)) return false
+    return fine(v.toJSON(typeof key === 'number' ? String(key) : key), key, seen, depth)
+  }
+  if (depth >= active.maxDepth || seen.includes(v)) return false
+  seen.push(v)
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!fine(v[i], i, seen, depth + 1)) return false
+  } else {
+    const proto = Object.getPrototypeOf(v)
+    if (proto !== objectProto && proto !== null) return false
+    const keys = Object.keys(v)
+    for (let i = 0; i < keys.length; i++) if (!fine(v[keys[i]], keys[i], seen, depth + 1)) return false
+  }
+  seen.pop()
+  return true
+}
+
 /**
  * Validates `value` and returns its JSON text. Throws NventError with `path`. `lim` are
  * the adapter's limits (the engine re-checks size in bytes and depth).
  */
 function encode(value, lim = limits) {
   active = lim
-  check(value, '', [], [], 0)
+  if (!fine(value, '', [], 0)) check(value, '', [], [], 0)
   const text = JSON.stringify(value)
   if (text.length > lim.maxValueBytes) {
     throw new NventError(

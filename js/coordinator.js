@@ -81,6 +81,8 @@ function createStreamCoordinator(options = {}) {
         const pub = publisherOf(stream, targets)
         nativeCoordinator = new native.NativeCoordinator(bus._native, log, pub, encodeOptions(rest, 'coordinator options'))
         nativeCoordinator.start()
+        bus._invalidate()
+        api._bus = bus
       } catch (e) {
         for (const t of targets) unregister(t)
         nativeCoordinator = null
@@ -91,6 +93,7 @@ function createStreamCoordinator(options = {}) {
       if (!nativeCoordinator) return
       nativeCoordinator.stop()
       nativeCoordinator = null
+      if (api._bus) api._bus._invalidate()
       for (const t of targets) unregister(t)
       targets = []
     },

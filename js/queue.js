@@ -40,6 +40,24 @@ function reasonOf(e) {
   return typeof e === 'string' ? e : String(e)
 }
 
+/** The `ctx` a handler receives (SPEC §5). Methods on the prototype: no closures per job. */
+class JobContext {
+  constructor(adapter, queueName, jobId, token) {
+    this.jobId = jobId
+    this.queueName = queueName
+    Object.defineProperty(this, '_a', { value: adapter })
+    Object.defineProperty(this, '_t', { value: token })
+  }
+  updateProgress(progress) {
+    return settle(() =>
+      this._a._n.updateProgress(this.queueName, this.jobId, this._t, encode(progress, this._a._lim)),
+    ).then(() => undefined)
+  }
+  log(message) {
+    return settle(() => this._a._n.log(this.queueName, this.jobId, this._t, String(message))).then(() => undefined)
+  }
+}
+
 /** Runs the handlers of one queue. */
 class Runner {
   constructor(adapter, queue) {
@@ -47,7 +65,8 @@ class Runner {
     this.queue = queue
     this.handlers = new Map()
     this.concurrency = 1
-    this.inflight = new Set()
+    this.running = 0
+    this.idle = []
     this.results = []
     this.flushing = false
     this.taking = false
@@ -64,7 +83,7 @@ class Runner {
     this.taking = true
     let r
     try {
-      r = this.adapter._n.take(this.queue, this.concurrency)
+      r = native.queueTake(this.adapter._h, this.queue, this.concurrency)
     } catch (e) {
       this.taking = false
       return this.adapter._fail('take', e)
@@ -86,42 +105,45 @@ class Runner {
   }
 
   run(j) {
-    const { token } = j
-    const queueName = this.queue
-    const n = this.adapter._n
-    const lim = this.adapter._lim
-    const job = { id: j.id, name: j.name, data: j.data, attemptsMade: j.attemptsMade, opts: j.opts, queueName }
-    const ctx = {
-      jobId: j.id,
-      queueName,
-      updateProgress: (p) => settle(() => n.updateProgress(queueName, j.id, token, encode(p, lim))).then(() => undefined),
-      log: (msg) => settle(() => n.log(queueName, j.id, token, String(msg))).then(() => undefined),
-    }
+    const id = j.id
+    const token = j.token
+    const job = { id, name: j.name, data: j.data, attemptsMade: j.attemptsMade, opts: j.opts, queueName: this.queue }
     const handler = this.handlers.get(j.name)
+    this.running++
     let p
     try {
-      p = handler(job, ctx)
+      p = handler(job, new JobContext(this.adapter, this.queue, id, token))
     } catch (e) {
-      p = Promise.reject(e)
+      this.done(id, token, reasonOf(e), false)
+      return
     }
-    const done = Promise.resolve(p).then(
-      (v) => this.done(j.id, token, v, true),
-      (e) => this.done(j.id, token, reasonOf(e), false),
-    )
-    this.inflight.add(done)
-    done.then(() => this.inflight.delete(done))
+    if (isThenable(p)) {
+      p.then(
+        (v) => this.done(id, token, v, true),
+        (e) => this.done(id, token, reasonOf(e), false),
+      )
+    } else this.done(id, token, p, true)
+  }
+
+  /** Resolves when no handler of this queue is running. */
+  whenIdle() {
+    if (this.running === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idle.push(resolve))
   }
 
   done(id, token, v, ok) {
+    this.running--
     let entry
     if (ok) {
       try {
-        entry = `[${JSON.stringify(id)},${token},1,${encode(v === undefined ? null : v, this.adapter._lim)}]`
+        const text = v === undefined || v === null ? 'null' : encode(v, this.adapter._lim)
+        entry = `[${JSON.stringify(id)},${token},1,${text}]`
       } catch (e) {
         entry = `[${JSON.stringify(id)},${token},0,${JSON.stringify('return value: ' + reasonOf(e))}]`
       }
     } else entry = `[${JSON.stringify(id)},${token},0,${JSON.stringify(v)}]`
     this.results.push(entry)
+    if (this.running === 0 && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve()
     if (!this.flushing) {
       this.flushing = true
       queueMicrotask(() => this.flush())
@@ -135,7 +157,7 @@ class Runner {
     this.results = []
     let r
     try {
-      r = this.adapter._n.finish(this.queue, text)
+      r = native.queueFinish(this.adapter._h, this.queue, text)
     } catch (e) {
       return this.adapter._fail('finish', e)
     }
@@ -151,6 +173,7 @@ class Runner {
 class QueueView {
   constructor(n, lim, options) {
     this._n = n
+    this._h = n.handle()
     this._lim = lim
     this._runners = new Map()
     this._listeners = new Map()
@@ -186,7 +209,7 @@ class QueueView {
   enqueue(queue, job) {
     return settle(() => {
       const [jobName, data, opts] = jobParts(job, this._lim)
-      const id = this._n.enqueue(name('queue name', queue), jobName, data, opts)
+      const id = native.queueEnqueue(this._h, name('queue name', queue), jobName, data, opts)
       if (this._runners.has(queue)) this._setPending(1)
       return id
     })
@@ -195,13 +218,16 @@ class QueueView {
   enqueueBulk(queue, jobs) {
     return settle(() => {
       if (!Array.isArray(jobs)) throw new NventError('NVENT_INVALID_ARGUMENT', 'enqueueBulk takes an array of jobs')
-      let text = '['
+      const names = new Array(jobs.length)
+      const datas = new Array(jobs.length)
+      const opts = new Array(jobs.length)
       for (let i = 0; i < jobs.length; i++) {
-        const [jobName, data, opts] = jobParts(jobs[i], this._lim)
-        if (i > 0) text += ','
-        text += `{"name":${JSON.stringify(jobName)},"data":${data}${opts ? ',"opts":' + opts : ''}}`
+        const parts = jobParts(jobs[i], this._lim)
+        names[i] = parts[0]
+        datas[i] = parts[1]
+        opts[i] = parts[2] || ''
       }
-      const ids = this._n.enqueueBulk(name('queue name', queue), text + ']')
+      const ids = native.queueEnqueueBulk(this._h, name('queue name', queue), names, datas, opts)
       if (this._runners.has(queue) && jobs.length > 0) this._setPending(1)
       return ids
     }, parse)
@@ -216,7 +242,7 @@ class QueueView {
   }
 
   getJob(queue, id) {
-    return settle(() => this._n.getJob(name('queue name', queue), name('job id', id)), parseNullable)
+    return settle(() => native.queueGetJob(this._h, name('queue name', queue), name('job id', id)), parseNullable)
   }
 
   getJobs(queue, options) {
@@ -316,18 +342,18 @@ class QueueView {
   close() {
     if (this._closing) return this._closing
     this._closing = (async () => {
-      const inflight = []
+      const idle = []
       for (const r of this._runners.values()) {
         r.closing = true
-        inflight.push(...r.inflight)
+        if (r.running > 0) idle.push(r.whenIdle())
       }
-      if (inflight.length > 0) {
+      if (idle.length > 0) {
         let timer
         const timeout = new Promise((resolve) => (timer = setTimeout(resolve, this._closeTimeout)))
-        await Promise.race([Promise.allSettled(inflight), timeout])
+        await Promise.race([Promise.all(idle), timeout])
         clearTimeout(timer)
-        for (const r of this._runners.values()) r.flush()
       }
+      for (const r of this._runners.values()) r.flush()
       this._closed = true
       if (this._keepalive) clearInterval(this._keepalive)
       this._keepalive = null

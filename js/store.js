@@ -11,6 +11,7 @@ const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 
 const parse = (t) => JSON.parse(t)
+const none = () => undefined
 const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
 const opts = (o) => encodeOptions(o)
 
@@ -33,13 +34,14 @@ function numberArg(what, v, dflt) {
 class StreamTier {
   constructor(n, lim) {
     this._n = n
+    this._h = n.handle()
     this._lim = lim
   }
   append(subject, event) {
-    return settle(() => this._n.streamAppend(name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
+    return settle(() => native.storeStreamAppend(this._h, name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
   }
   read(subject, options) {
-    return settle(() => this._n.streamRead(name('subject', subject), opts(options)), parse)
+    return settle(() => native.storeStreamRead(this._h, name('subject', subject), opts(options)), parse)
   }
   subscribe(subject, onEvent) {
     return settle(() => {
@@ -80,28 +82,29 @@ class StreamTier {
 class KvTier {
   constructor(n, lim) {
     this._n = n
+    this._h = n.handle()
     this._lim = lim
   }
   get(key) {
-    return settle(() => this._n.kvGet(name('key', key)), parseNullable)
+    return settle(() => native.storeKvGet(this._h, name('key', key)), parseNullable)
   }
   set(key, value, ttl) {
-    return settle(() => this._n.kvSet(name('key', key), encode(value, this._lim), ttlArg(ttl))).then(() => undefined)
+    return settle(() => native.storeKvSet(this._h, name('key', key), encode(value, this._lim), ttlArg(ttl)), none)
   }
   delete(key) {
-    return settle(() => this._n.kvDelete(name('key', key))).then(() => undefined)
+    return settle(() => native.storeKvDelete(this._h, name('key', key)), none)
   }
   clear(pattern) {
     return settle(() => this._n.kvClear(name('pattern', pattern)))
   }
   increment(key, by = 1) {
-    return settle(() => this._n.kvIncrement(name('key', key), numberArg('by', by, 1)))
+    return settle(() => native.storeKvIncrement(this._h, name('key', key), numberArg('by', by, 1)))
   }
   decrement(key, by = 1) {
-    return settle(() => this._n.kvIncrement(name('key', key), -numberArg('by', by, 1)))
+    return settle(() => native.storeKvIncrement(this._h, name('key', key), -numberArg('by', by, 1)))
   }
   exists(key) {
-    return settle(() => this._n.kvExists(name('key', key)))
+    return settle(() => native.storeKvExists(this._h, name('key', key)))
   }
   expire(key, ttl) {
     return settle(() => this._n.kvExpire(name('key', key), numberArg('ttl', ttl)))
@@ -138,11 +141,12 @@ class KvTier {
 class IndexTier {
   constructor(n, lim) {
     this._n = n
+    this._h = n.handle()
     this._lim = lim
   }
   add(key, id, score, metadata) {
     return settle(() =>
-      this._n.indexAdd(
+      native.storeIndexAdd(this._h, 
         name('index key', key),
         name('id', id),
         numberArg('score', score),
@@ -151,17 +155,17 @@ class IndexTier {
     ).then(() => undefined)
   }
   get(key, id) {
-    return settle(() => this._n.indexGet(name('index key', key), name('id', id)), parseNullable)
+    return settle(() => native.storeIndexGet(this._h, name('index key', key), name('id', id)), parseNullable)
   }
   read(key, options) {
-    return settle(() => this._n.indexRead(name('index key', key), opts(options)), parse)
+    return settle(() => native.storeIndexRead(this._h, name('index key', key), opts(options)), parse)
   }
   count(key, options) {
     return settle(() => this._n.indexCount(name('index key', key), opts(options)))
   }
   update(key, id, partial, options) {
     return settle(() =>
-      this._n.indexUpdate(name('index key', key), name('id', id), encode(partial, this._lim), opts(options)),
+      native.storeIndexUpdate(this._h, name('index key', key), name('id', id), encode(partial, this._lim), opts(options)),
     )
   }
   updateWithRetry(key, id, partial, maxRetries = 3) {
@@ -176,7 +180,7 @@ class IndexTier {
   }
   increment(key, id, field, by = 1) {
     return settle(() =>
-      this._n.indexIncrement(name('index key', key), name('id', id), name('field', field), numberArg('by', by, 1)),
+      native.storeIndexIncrement(this._h, name('index key', key), name('id', id), name('field', field), numberArg('by', by, 1)),
     )
   }
   delete(key, id) {

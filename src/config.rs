@@ -85,6 +85,10 @@ fn resolve_kind(
     };
     let file = section.remove("file");
     let redis = section.remove("redis");
+    // seed 002 calls the job defaults `defaultConfig`.
+    if let Some(d) = section.remove("defaultConfig") {
+        section.entry("defaultJobOptions").or_insert(d);
+    }
     // Remaining keys (defaultJobOptions, worker, prefix, limits, ...) pass through.
     for (k, v) in section {
         options.entry(k).or_insert(v);

@@ -23,4 +23,10 @@ pub mod value;
 #[cfg(feature = "napi")]
 mod napi;
 
+// The addon allocates many small, short-lived objects (job records, JSON texts); mimalloc
+// measured ~2x faster than glibc malloc on the queue benchmark here.
+#[cfg(feature = "napi")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use error::{NventError, Result};

@@ -33,6 +33,12 @@ impl NativeBus {
         }
     }
 
+    /// A handle for the hot-path functions of `fast.rs`.
+    #[napi]
+    pub fn handle(&self) -> napi::bindgen_prelude::External<Arc<EventBus>> {
+        napi::bindgen_prelude::External::new(self.bus.clone())
+    }
+
     /// Subscribes JS handler `target` to `type` (`'*'` = every event).
     #[napi]
     pub fn on_type(&self, kind: String, target: u32) -> f64 {
@@ -49,18 +55,6 @@ impl NativeBus {
     #[napi]
     pub fn unsubscribe(&self, id: f64) -> bool {
         self.bus.unsubscribe(id as u64)
-    }
-
-    /// The JS handlers a publish of `kind`/`runId` reaches, in order; a trailing `-1`
-    /// means native subscribers matched too (then call `publishNative`).
-    #[napi]
-    pub fn route(&self, kind: String, run_id: Option<String>) -> Vec<i32> {
-        let route = self.bus.route(&kind, run_id.as_deref());
-        let mut out: Vec<i32> = route.js.into_iter().map(|t| t as i32).collect();
-        if route.native {
-            out.push(-1);
-        }
-        out
     }
 
     #[napi]

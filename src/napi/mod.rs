@@ -19,6 +19,7 @@ use std::future::Future;
 mod bus;
 mod coordinator;
 mod diagnostics;
+mod fast;
 mod outbox;
 mod queue;
 mod store;

@@ -35,30 +35,10 @@ impl NativeQueue {
         })
     }
 
+    /// A handle for the hot-path functions of `fast.rs`.
     #[napi]
-    pub fn enqueue<'e>(
-        &self,
-        env: &'e Env,
-        queue: String,
-        name: String,
-        data: String,
-        opts: Option<String>,
-    ) -> napi::Result<Settled<'e, String>> {
-        let q = self.queue.clone();
-        settle(env, async move {
-            q.enqueue(&queue, &name, data, opts.as_deref()).await
-        })
-    }
-
-    #[napi]
-    pub fn enqueue_bulk<'e>(
-        &self,
-        env: &'e Env,
-        queue: String,
-        jobs: String,
-    ) -> napi::Result<Settled<'e, String>> {
-        let q = self.queue.clone();
-        settle(env, async move { q.enqueue_bulk(&queue, &jobs).await })
+    pub fn handle(&self) -> External<Queue> {
+        External::new(self.queue.clone())
     }
 
     #[napi]
@@ -76,17 +56,6 @@ impl NativeQueue {
             q.schedule(&queue, &name, data, opts.as_deref(), spec.as_deref())
                 .await
         })
-    }
-
-    #[napi]
-    pub fn get_job<'e>(
-        &self,
-        env: &'e Env,
-        queue: String,
-        id: String,
-    ) -> napi::Result<Settled<'e, Option<String>>> {
-        let q = self.queue.clone();
-        settle(env, async move { q.get_job(&queue, &id).await })
     }
 
     #[napi]
@@ -158,30 +127,6 @@ impl NativeQueue {
     ) -> napi::Result<Settled<'e, ()>> {
         let q = self.queue.clone();
         settle(env, async move { q.start_processing(&queue).await })
-    }
-
-    #[napi]
-    pub fn take<'e>(
-        &self,
-        env: &'e Env,
-        queue: String,
-        max: u32,
-    ) -> napi::Result<Settled<'e, String>> {
-        let q = self.queue.clone();
-        settle(env, async move { q.take(&queue, max as usize).await })
-    }
-
-    #[napi]
-    pub fn finish<'e>(
-        &self,
-        env: &'e Env,
-        queue: String,
-        results: String,
-    ) -> napi::Result<Settled<'e, f64>> {
-        let q = self.queue.clone();
-        settle(env, async move {
-            q.finish(&queue, &results).await.map(|n| n as f64)
-        })
     }
 
     #[napi]

@@ -43,38 +43,18 @@ impl NativeStore {
         })
     }
 
+    /// A handle for the hot-path functions of `fast.rs`.
+    #[napi]
+    pub fn handle(&self) -> External<Store> {
+        External::new(self.store.clone())
+    }
+
     /// This store as the coordinator's event log.
     #[napi]
     pub fn as_event_log(&self) -> crate::napi::coordinator::NativeEventLog {
         crate::napi::coordinator::NativeEventLog {
             log: Arc::new(self.store.clone()) as Arc<dyn EventLog>,
         }
-    }
-
-    #[napi]
-    pub fn stream_append<'e>(
-        &self,
-        env: &'e Env,
-        subject: String,
-        event: String,
-    ) -> napi::Result<Settled<'e, String>> {
-        let s = self.store.clone();
-        settle(env, async move {
-            s.stream_append(&subject, &event).await.map(text)
-        })
-    }
-
-    #[napi]
-    pub fn stream_read<'e>(
-        &self,
-        env: &'e Env,
-        subject: String,
-        opts: Option<String>,
-    ) -> napi::Result<Settled<'e, String>> {
-        let s = self.store.clone();
-        settle(env, async move {
-            s.stream_read(&subject, opts.as_deref()).await
-        })
     }
 
     /// Delivers later records of `subject` to the JS handler registered as `target`.
@@ -124,60 +104,12 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn kv_get<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-    ) -> napi::Result<Settled<'e, Option<String>>> {
-        let s = self.store.clone();
-        settle(
-            env,
-            async move { s.kv_get(&key).await.map(|v| v.map(text)) },
-        )
-    }
-
-    #[napi]
-    pub fn kv_set<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        value: String,
-        ttl: Option<f64>,
-    ) -> napi::Result<Settled<'e, ()>> {
-        let s = self.store.clone();
-        settle(env, async move { s.kv_set(&key, value, ttl).await })
-    }
-
-    #[napi]
-    pub fn kv_delete<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, bool>> {
-        let s = self.store.clone();
-        settle(env, async move { s.kv_delete(&key).await })
-    }
-
-    #[napi]
     pub fn kv_clear<'e>(&self, env: &'e Env, pattern: String) -> napi::Result<Settled<'e, f64>> {
         let s = self.store.clone();
         settle(
             env,
             async move { s.kv_clear(&pattern).await.map(|n| n as f64) },
         )
-    }
-
-    #[napi]
-    pub fn kv_increment<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        by: f64,
-    ) -> napi::Result<Settled<'e, f64>> {
-        let s = self.store.clone();
-        settle(env, async move { s.kv_increment(&key, by).await })
-    }
-
-    #[napi]
-    pub fn kv_exists<'e>(&self, env: &'e Env, key: String) -> napi::Result<Settled<'e, bool>> {
-        let s = self.store.clone();
-        settle(env, async move { s.kv_exists(&key).await })
     }
 
     #[napi]
@@ -214,46 +146,6 @@ impl NativeStore {
     }
 
     #[napi]
-    pub fn index_add<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        id: String,
-        score: f64,
-        metadata: Option<String>,
-    ) -> napi::Result<Settled<'e, ()>> {
-        let s = self.store.clone();
-        settle(env, async move {
-            s.index_add(&key, &id, score, metadata.as_deref()).await
-        })
-    }
-
-    #[napi]
-    pub fn index_get<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        id: String,
-    ) -> napi::Result<Settled<'e, Option<String>>> {
-        let s = self.store.clone();
-        settle(env, async move { s.index_get(&key, &id).await })
-    }
-
-    #[napi]
-    pub fn index_read<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        opts: Option<String>,
-    ) -> napi::Result<Settled<'e, String>> {
-        let s = self.store.clone();
-        settle(
-            env,
-            async move { s.index_read(&key, opts.as_deref()).await },
-        )
-    }
-
-    #[napi]
     pub fn index_count<'e>(
         &self,
         env: &'e Env,
@@ -263,21 +155,6 @@ impl NativeStore {
         let s = self.store.clone();
         settle(env, async move {
             s.index_count(&key, opts.as_deref()).await.map(|n| n as f64)
-        })
-    }
-
-    #[napi]
-    pub fn index_update<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        id: String,
-        partial: String,
-        opts: Option<String>,
-    ) -> napi::Result<Settled<'e, bool>> {
-        let s = self.store.clone();
-        settle(env, async move {
-            s.index_update(&key, &id, &partial, opts.as_deref()).await
         })
     }
 
@@ -294,21 +171,6 @@ impl NativeStore {
         settle(env, async move {
             s.index_update_with_retry(&key, &id, &partial, max_retries)
                 .await
-        })
-    }
-
-    #[napi]
-    pub fn index_increment<'e>(
-        &self,
-        env: &'e Env,
-        key: String,
-        id: String,
-        field: String,
-        by: f64,
-    ) -> napi::Result<Settled<'e, f64>> {
-        let s = self.store.clone();
-        settle(env, async move {
-            s.index_increment(&key, &id, &field, by).await
         })
     }
 

@@ -84,33 +84,26 @@ impl Queue {
         self.backend.enqueue(queue, job).await
     }
 
-    /// `jobs` is JSON text of `[{ name, data, opts? }]`. Every job is checked before any is
-    /// added. Returns JSON text of the ids, in order.
-    pub async fn enqueue_bulk(&self, queue: &str, jobs: &str) -> Result<String> {
+    /// Jobs as parallel lists: names, data (JSON text) and options (JSON text, empty for
+    /// none). Every job is checked before any is added. Returns JSON text of the ids, in
+    /// order.
+    pub async fn enqueue_bulk(
+        &self,
+        queue: &str,
+        names: Vec<String>,
+        datas: Vec<String>,
+        opts: Vec<String>,
+    ) -> Result<String> {
         self.queue_name(queue)?;
-        let Value::Array(items) = parse_value(jobs, &self.limits)? else {
+        if names.len() != datas.len() || names.len() != opts.len() {
             return Err(NventError::invalid_argument(
-                "enqueueBulk takes an array of { name, data, opts? }",
+                "enqueueBulk: names, data and options differ in length",
             ));
-        };
-        let mut parsed = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            let Value::Object(mut m) = item else {
-                return Err(NventError::invalid_argument(format!(
-                    "enqueueBulk: job {i} must be an object {{ name, data, opts? }}"
-                )));
-            };
-            let name = match m.remove("name") {
-                Some(Value::String(s)) => s,
-                _ => {
-                    return Err(NventError::invalid_argument(format!(
-                        "enqueueBulk: job {i} needs a string name"
-                    )))
-                }
-            };
-            let data = m.remove("data").unwrap_or(Value::Null).to_string();
-            let opts = m.remove("opts").map(|o| o.to_string());
-            parsed.push(self.new_job(&name, data, opts.as_deref())?);
+        }
+        let mut parsed = Vec::with_capacity(names.len());
+        for ((name, data), o) in names.iter().zip(datas).zip(opts.iter()) {
+            let o = (!o.is_empty()).then_some(o.as_str());
+            parsed.push(self.new_job(name, data, o)?);
         }
         let ids = self.backend.enqueue_bulk(queue, parsed).await?;
         Ok(Value::from(ids).to_string())

@@ -19,7 +19,10 @@ use crate::error::{NventError, Result};
 use crate::value::{now_ms, Json};
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+// aHash: keys are caller-chosen (job ids, queue names), so the hasher must resist
+// flooding; aHash does, at a fraction of SipHash's cost.
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use tokio::sync::Notify;
@@ -49,7 +52,7 @@ struct Inner {
 }
 
 /// Where a job sits, so that it can be taken out of the right set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     Waiting(WaitKey),
     Delayed(u64),
@@ -58,13 +61,12 @@ enum Slot {
 }
 
 /// Run order: prioritized jobs first (lower number first), then the rest; FIFO within a
-/// class, LIFO jobs ahead of it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// class, LIFO jobs ahead of it. `order` comes from a sequence, so keys are unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct WaitKey {
     class: u8,
     priority: i64,
     order: i64,
-    id: String,
 }
 
 struct Entry {
@@ -74,8 +76,9 @@ struct Entry {
 
 #[derive(Default)]
 struct Queue {
-    jobs: HashMap<String, Entry>,
-    waiting: BTreeSet<WaitKey>,
+    /// Boxed so that growing the map moves pointers, not job records.
+    jobs: HashMap<String, Box<Entry>>,
+    waiting: BTreeMap<WaitKey, String>,
     delayed: BTreeSet<(u64, String)>,
     active: HashSet<String>,
     timeouts: BTreeSet<(u64, String)>,
@@ -113,10 +116,13 @@ struct Effects {
 }
 
 impl Effects {
-    fn event(&mut self, q: &Queue, queue: &str, name: &str, payload: Value) {
+    /// Queues event `name` for the runner if someone listens to it; `payload` is built
+    /// only then.
+    fn event(&mut self, q: &Queue, queue: &str, name: &str, payload: impl FnOnce() -> Value) {
         if !q.listening.contains(name) {
             return;
         }
+        let payload = payload();
         let mut text = String::with_capacity(64);
         text.push_str("{\"k\":\"event\",\"q\":");
         push_str(&mut text, queue);
@@ -180,11 +186,10 @@ impl Queue {
             class: u8::from(entry.job.opts.priority.is_none()),
             priority: entry.job.opts.priority.unwrap_or(0),
             order,
-            id: id.to_string(),
         };
         entry.job.state = State::Waiting;
-        entry.slot = Slot::Waiting(key.clone());
-        self.waiting.insert(key);
+        entry.slot = Slot::Waiting(key);
+        self.waiting.insert(key, id.to_string());
     }
 
     fn make_delayed(&mut self, id: &str, due: u64) {
@@ -278,10 +283,10 @@ impl Inner {
         let name = record.name.clone();
         q.jobs.insert(
             id.clone(),
-            Entry {
+            Box::new(Entry {
                 job: record,
                 slot: Slot::Done,
-            },
+            }),
         );
         if delay > 0 {
             q.make_delayed(&id, now + delay);
@@ -290,11 +295,11 @@ impl Inner {
                 q,
                 queue,
                 "delayed",
-                json!({ "jobId": id, "name": name, "delay": delay }),
+                || json!({ "jobId": id, "name": name, "delay": delay }),
             );
         } else {
             q.make_waiting(&id, seq);
-            fx.event(q, queue, "waiting", json!({ "jobId": id, "name": name }));
+            fx.event(q, queue, "waiting", || json!({ "jobId": id, "name": name }));
             wake(q, queue, fx);
         }
         id
@@ -324,11 +329,11 @@ impl Inner {
                     q,
                     queue,
                     "delayed",
-                    json!({ "jobId": id, "name": name, "delay": delay }),
+                    || json!({ "jobId": id, "name": name, "delay": delay }),
                 );
             } else {
                 q.make_waiting(id, seq);
-                fx.event(q, queue, "waiting", json!({ "jobId": id, "name": name }));
+                fx.event(q, queue, "waiting", || json!({ "jobId": id, "name": name }));
                 wake(q, queue, fx);
             }
             return;
@@ -337,11 +342,7 @@ impl Inner {
         job.finished_on = Some(now);
         let attempts = job.attempts_made;
         let keep = job.opts.remove_on_fail;
-        fx.event(
-            q,
-            queue,
-            "failed",
-            json!({ "jobId": id, "name": name, "failedReason": reason, "attemptsMade": attempts }),
+        fx.event(q, queue, "failed", || json!({ "jobId": id, "name": name, "failedReason": reason, "attemptsMade": attempts }),
         );
         q.keep(id, State::Failed, keep);
     }
@@ -366,7 +367,7 @@ impl Inner {
                 q,
                 queue,
                 "completed",
-                json!({ "jobId": id, "name": name, "returnvalue": rv }),
+                || json!({ "jobId": id, "name": name, "returnvalue": rv }),
             );
         }
         if let Some(entry) = q.jobs.get_mut(id) {
@@ -396,7 +397,12 @@ impl Inner {
                 q.unslot(&id);
                 q.make_waiting(&id, seq);
                 let job_name = q.jobs.get(&id).map(|e| e.job.name.clone());
-                fx.event(q, name, "waiting", json!({ "jobId": id, "name": job_name }));
+                fx.event(
+                    q,
+                    name,
+                    "waiting",
+                    || json!({ "jobId": id, "name": job_name }),
+                );
                 wake(q, name, fx);
             }
             while let Some((deadline, id)) = self
@@ -708,7 +714,7 @@ impl QueueAdapter for MemoryQueueAdapter {
             let q = inner.queue(queue);
             if !q.paused {
                 q.paused = true;
-                fx.event(q, queue, "paused", json!({ "queueName": queue }));
+                fx.event(q, queue, "paused", || json!({ "queueName": queue }));
             }
             Ok(())
         })
@@ -723,7 +729,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                 w.running = true;
             }
             if was_paused {
-                fx.event(q, queue, "resumed", json!({ "queueName": queue }));
+                fx.event(q, queue, "resumed", || json!({ "queueName": queue }));
             }
             wake(q, queue, fx);
             Ok(())
@@ -785,8 +791,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                     };
                     let room = concurrency.saturating_sub(q.active.len()).min(max);
                     while count < room {
-                        let Some(key) = q.waiting.pop_first() else { break };
-                        let id = key.id;
+                        let Some((_, id)) = q.waiting.pop_first() else { break };
                         let Some(entry) = q.jobs.get_mut(&id) else { continue };
                         let deadline = entry.job.opts.timeout.map(|t| now + t);
                         let job = &mut entry.job;
@@ -802,11 +807,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                         }
                         let Some(entry) = q.jobs.get(&id) else { continue };
                         let job = &entry.job;
-                        fx.event(
-                            q,
-                            queue,
-                            "active",
-                            json!({ "jobId": id, "name": job.name, "attemptsMade": job.attempts_made - 1 }),
+                        fx.event(q, queue, "active", || json!({ "jobId": id, "name": job.name, "attemptsMade": job.attempts_made - 1 }),
                         );
                         if !names.contains(&job.name) {
                             unhandled.push((id, job.name.clone()));
@@ -893,7 +894,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                     q,
                     queue,
                     "progress",
-                    json!({ "jobId": id, "progress": p, "data": p }),
+                    || json!({ "jobId": id, "progress": p, "data": p }),
                 );
             }
             Ok(())

@@ -20,7 +20,10 @@ use crate::value::{now_ms, Json};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+// aHash: keys are caller-chosen, so the hasher must resist flooding; aHash does, at a
+// fraction of SipHash's cost.
+use ahash::AHashMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
