@@ -15,6 +15,13 @@ pub struct NativeQueue {
     queue: Queue,
 }
 
+impl NativeQueue {
+    /// Wraps a core queue for JS (see `NativeStore::from_store`).
+    pub(crate) fn from_queue(queue: Queue) -> NativeQueue {
+        NativeQueue { queue }
+    }
+}
+
 #[napi]
 impl NativeQueue {
     /// A memory queue. Wake-ups and events go to the JS target `signals`. `options` is
@@ -29,9 +36,11 @@ impl NativeQueue {
                 outbox: outbox.core.clone(),
                 target: signals,
             }));
-            Ok(NativeQueue {
-                queue: Queue::new(Arc::new(adapter), &opts, limits),
-            })
+            Ok(NativeQueue::from_queue(Queue::new(
+                Arc::new(adapter),
+                &opts,
+                limits,
+            )))
         })
     }
 

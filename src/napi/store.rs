@@ -19,6 +19,17 @@ fn text(j: crate::value::Json) -> String {
     j.as_str().to_string()
 }
 
+impl NativeStore {
+    /// Wraps a core store for JS; backend factories (memory here, file and Redis in their
+    /// modules) build the core store and call this.
+    pub(crate) fn from_store(store: Store, outbox: &Outbox) -> NativeStore {
+        NativeStore {
+            store,
+            outbox: outbox.core.clone(),
+        }
+    }
+}
+
 #[napi]
 impl NativeStore {
     /// A memory store. `options` is JSON text of `{ limits? }`.
@@ -26,10 +37,10 @@ impl NativeStore {
     pub fn memory(outbox: &Outbox, options: Option<String>) -> napi::Result<Self> {
         sync(|| {
             let limits = super::limits(options.as_deref())?;
-            Ok(NativeStore {
-                store: Store::new(Arc::new(MemoryStoreAdapter::new()), limits),
-                outbox: outbox.core.clone(),
-            })
+            Ok(NativeStore::from_store(
+                Store::new(Arc::new(MemoryStoreAdapter::new()), limits),
+                outbox,
+            ))
         })
     }
 

@@ -18,6 +18,21 @@ pub struct NativeStream {
     limits: Limits,
 }
 
+impl NativeStream {
+    /// Wraps a core stream adapter for JS (see `NativeStore::from_store`).
+    pub(crate) fn from_adapter(
+        adapter: Arc<dyn StreamAdapter>,
+        outbox: &Outbox,
+        limits: Limits,
+    ) -> NativeStream {
+        NativeStream {
+            adapter,
+            outbox: outbox.core.clone(),
+            limits,
+        }
+    }
+}
+
 #[napi]
 impl NativeStream {
     /// A memory stream. `options` is JSON text of `{ retain?, limits? }` (`retain`:
@@ -28,11 +43,11 @@ impl NativeStream {
             let limits = super::limits(options.as_deref())?;
             let o = Opts::parse("stream options", options.as_deref())?;
             let retain = o.uint("retain")?.map_or(DEFAULT_RETAIN, |r| r as usize);
-            Ok(NativeStream {
-                adapter: Arc::new(MemoryStreamAdapter::new(retain)),
-                outbox: outbox.core.clone(),
+            Ok(NativeStream::from_adapter(
+                Arc::new(MemoryStreamAdapter::new(retain)),
+                outbox,
                 limits,
-            })
+            ))
         })
     }
 
