@@ -1,0 +1,39 @@
+//! Where an adapter's changes go to become durable. The memory backends have none; the
+//! file backends write each change as a record to their write-ahead log ([`crate::file::wal`]).
+//!
+//! An adapter applies a change to its in-memory state and submits the change's record in
+//! the same critical section, so the log holds changes in the order they were applied; the
+//! call then waits on the returned [`Ack`], which settles as the durability mode says
+//! (`always`: after fsync; `batch`: after the write reached the OS; `none`: at once).
+
+use crate::error::{NventError, Result};
+use tokio::sync::oneshot;
+
+pub trait Journal: Send + Sync {
+    /// Queues one record. Must not block.
+    fn submit(&self, payload: Vec<u8>) -> Ack;
+}
+
+/// The settlement of a submitted record.
+#[must_use]
+pub enum Ack {
+    Done,
+    Failed(NventError),
+    Wait(oneshot::Receiver<Result<()>>),
+}
+
+impl Ack {
+    /// # Errors
+    /// `NVENT_IO` when the record could not be made durable.
+    pub async fn wait(self) -> Result<()> {
+        match self {
+            Ack::Done => Ok(()),
+            Ack::Failed(e) => Err(e),
+            Ack::Wait(rx) => rx.await.unwrap_or_else(|_| {
+                Err(NventError::Io {
+                    message: "the log writer stopped before the record was written".into(),
+                })
+            }),
+        }
+    }
+}
