@@ -3,8 +3,8 @@
 // addon; this file only gathers their exports (SPEC §1). The keys are written out so that
 // Node's ESM loader sees them as named exports of this CommonJS module.
 
-const { FileQueueAdapter, RedisQueueAdapter, RedisStreamAdapter, FileStoreAdapter, RedisStoreAdapter } = require('./js/pending')
-const { MemoryStoreAdapter } = require('./js/store')
+const { FileQueueAdapter, RedisQueueAdapter, RedisStreamAdapter, RedisStoreAdapter } = require('./js/pending')
+const { MemoryStoreAdapter, FileStoreAdapter } = require('./js/store')
 const { MemoryQueueAdapter } = require('./js/queue')
 const { MemoryStreamAdapter } = require('./js/stream')
 const { EventBus, getEventBus } = require('./js/bus')

@@ -7,7 +7,7 @@ import queueSuite from './conformance/queue.mjs'
 import streamSuite from './conformance/stream.mjs'
 
 for (const backend of backends) {
-  storeSuite(backend)
-  queueSuite(backend)
-  streamSuite(backend)
+  if (backend.store) storeSuite(backend)
+  if (backend.queue) queueSuite(backend)
+  if (backend.stream) streamSuite(backend)
 }

@@ -12,6 +12,21 @@ use tokio::sync::oneshot;
 pub trait Journal: Send + Sync {
     /// Queues one record. Must not block.
     fn submit(&self, payload: Vec<u8>) -> Ack;
+
+    /// The error that failed the journal; the owner then refuses every call with it.
+    fn failure(&self) -> Option<NventError>;
+
+    /// True when the owner should dump its state and call [`Journal::rotate`].
+    fn wants_compaction(&self) -> bool {
+        false
+    }
+
+    /// Starts a new log whose snapshot is `snapshot` (the owner's whole state as records,
+    /// dumped under the lock that orders its submissions).
+    fn rotate(&self, snapshot: Vec<Vec<u8>>) -> Ack {
+        drop(snapshot);
+        Ack::Done
+    }
 }
 
 /// The settlement of a submitted record.

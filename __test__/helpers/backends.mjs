@@ -1,5 +1,15 @@
-// Backend factories for the conformance suite. A backend gives fresh adapters per test.
-import { MemoryStoreAdapter, MemoryQueueAdapter, MemoryStreamAdapter } from '../../index.js'
+// Backend factories for the conformance suite. A backend gives fresh adapters per test;
+// a backend without a factory for an adapter type skips that suite.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { MemoryStoreAdapter, MemoryQueueAdapter, MemoryStreamAdapter, FileStoreAdapter } from '../../index.js'
+
+// Every file adapter gets its own data dir under one temp root, removed when the run ends.
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nvent-conformance-'))
+process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }))
+let dirs = 0
+export const freshDir = () => path.join(root, String(++dirs))
 
 export const backends = [
   {
@@ -7,5 +17,9 @@ export const backends = [
     store: () => new MemoryStoreAdapter(),
     queue: (opts) => new MemoryQueueAdapter(opts),
     stream: () => new MemoryStreamAdapter(),
+  },
+  {
+    name: 'file',
+    store: () => new FileStoreAdapter({ dataDir: freshDir() }),
   },
 ]

@@ -80,6 +80,25 @@ impl Default for WalConfig {
     }
 }
 
+impl WalConfig {
+    /// Reads `{ durability?, recovery?: 'strict' | 'salvage', syncWindowMs?,
+    /// compactAfterBytes? }` from adapter options.
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` naming the bad option.
+    pub fn from_options(o: &crate::options::Opts) -> Result<WalConfig> {
+        let d = WalConfig::default();
+        Ok(WalConfig {
+            durability: Durability::parse(o.str("durability")?)?,
+            window: o
+                .uint("syncWindowMs")?
+                .map_or(d.window, |ms| Duration::from_millis(ms.max(1))),
+            compact_bytes: o.uint("compactAfterBytes")?.unwrap_or(d.compact_bytes),
+            salvage: o.choice("recovery", &["strict", "salvage"])? == Some("salvage"),
+        })
+    }
+}
+
 /// What recovery found, for the owner to report (`recoveryReport()` in JS).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -329,13 +348,27 @@ impl Wal {
         let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = thread {
             // The writer has answered Close; joining only waits for it to return.
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+            if let Ok(h) = crate::runtime::handle() {
+                let _ = h.spawn_blocking(move || t.join()).await;
+            }
         }
         out
     }
 }
 
 impl Journal for Wal {
+    fn failure(&self) -> Option<NventError> {
+        Wal::failure(self)
+    }
+
+    fn wants_compaction(&self) -> bool {
+        Wal::wants_compaction(self)
+    }
+
+    fn rotate(&self, snapshot: Vec<Vec<u8>>) -> Ack {
+        Wal::rotate(self, snapshot)
+    }
+
     fn submit(&self, payload: Vec<u8>) -> Ack {
         if let Some(e) = self.shared.failure() {
             return Ack::Failed(e);

@@ -44,6 +44,37 @@ impl NativeStore {
         })
     }
 
+    /// A file store. `options` is JSON text of `{ dataDir, durability?, recovery?,
+    /// syncWindowMs?, compactAfterBytes?, limits? }`. Does no I/O.
+    #[napi(factory)]
+    pub fn file(outbox: &Outbox, options: String) -> napi::Result<Self> {
+        sync(|| {
+            let limits = super::limits(Some(&options))?;
+            let o = crate::options::Opts::parse("file store options", Some(&options))?;
+            let opts = crate::store::file::FileStoreOptions::parse(&o)?;
+            Ok(NativeStore::from_store(
+                Store::new(
+                    Arc::new(crate::store::file::FileStoreAdapter::new(opts)),
+                    limits,
+                ),
+                outbox,
+            ))
+        })
+    }
+
+    #[napi]
+    pub fn init<'e>(&self, env: &'e Env) -> napi::Result<Settled<'e, ()>> {
+        let s = self.store.clone();
+        settle(env, async move { s.init().await })
+    }
+
+    /// JSON text of what opening the data found (file backend), or null.
+    #[napi]
+    pub fn recovery_report<'e>(&self, env: &'e Env) -> napi::Result<Settled<'e, Option<String>>> {
+        let s = self.store.clone();
+        settle(env, async move { s.recovery_report().await })
+    }
+
     #[napi]
     pub fn scope(&self, name: String, id: String) -> napi::Result<NativeStore> {
         sync(|| {

@@ -19,7 +19,9 @@
 //! limits, field paths, metadata normalization); backends check only what depends on stored
 //! state. Every call that fails leaves stored state unchanged.
 
+pub mod change;
 pub mod facade;
+pub mod file;
 pub mod memory;
 pub mod metadata;
 
@@ -204,4 +206,15 @@ pub trait StoreAdapter: Send + Sync {
 
     /// Ends subscriptions and refuses later calls with `NVENT_CLOSED`.
     async fn close(&self) -> Result<()>;
+
+    /// Opens what the backend needs (files, connections) now rather than on first use.
+    async fn init(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// What the backend found when it opened its data (the file backend's recovery
+    /// report, JSON text), if it has anything to say.
+    async fn recovery_report(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
