@@ -3,9 +3,9 @@
 // addon; this file only gathers their exports (SPEC §1). The keys are written out so that
 // Node's ESM loader sees them as named exports of this CommonJS module.
 
-const { FileQueueAdapter, RedisQueueAdapter, RedisStreamAdapter, RedisStoreAdapter } = require('./js/pending')
+const { RedisQueueAdapter, RedisStreamAdapter, RedisStoreAdapter } = require('./js/pending')
 const { MemoryStoreAdapter, FileStoreAdapter } = require('./js/store')
-const { MemoryQueueAdapter } = require('./js/queue')
+const { MemoryQueueAdapter, FileQueueAdapter } = require('./js/queue')
 const { MemoryStreamAdapter } = require('./js/stream')
 const { EventBus, getEventBus } = require('./js/bus')
 const { createStreamCoordinator, createWiringRegistry } = require('./js/coordinator')

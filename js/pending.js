@@ -20,7 +20,6 @@ function pending(name, issue) {
 }
 
 module.exports = {
-  FileQueueAdapter: pending('FileQueueAdapter', 'File backends'),
   RedisStoreAdapter: pending('RedisStoreAdapter', 'Redis store and stream backends'),
   RedisStreamAdapter: pending('RedisStreamAdapter', 'Redis store and stream backends'),
   RedisQueueAdapter: pending('RedisQueueAdapter', 'Redis queue backend'),

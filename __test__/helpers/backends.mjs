@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { MemoryStoreAdapter, MemoryQueueAdapter, MemoryStreamAdapter, FileStoreAdapter } from '../../index.js'
+import { MemoryStoreAdapter, MemoryQueueAdapter, MemoryStreamAdapter, FileStoreAdapter, FileQueueAdapter } from '../../index.js'
 
 // Every file adapter gets its own data dir under one temp root, removed when the run ends.
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nvent-conformance-'))
@@ -21,5 +21,6 @@ export const backends = [
   {
     name: 'file',
     store: () => new FileStoreAdapter({ dataDir: freshDir() }),
+    queue: (opts) => new FileQueueAdapter({ dataDir: freshDir(), ...opts }),
   },
 ]

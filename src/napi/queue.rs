@@ -44,6 +44,42 @@ impl NativeQueue {
         })
     }
 
+    /// A file queue (see `memory` for `signals`). `options` is JSON text of `{ dataDir,
+    /// durability?, recovery?, syncWindowMs?, compactAfterBytes?, defaultJobOptions?,
+    /// worker?, limits? }`. Does no I/O.
+    #[napi(factory)]
+    pub fn file(outbox: &Outbox, signals: u32, options: String) -> napi::Result<Self> {
+        sync(|| {
+            let limits = super::limits(Some(&options))?;
+            let o = Opts::parse("file queue options", Some(&options))?;
+            let adapter = crate::queue::file::FileQueueAdapter::new(
+                crate::queue::file::FileQueueOptions::parse(&o)?,
+            );
+            adapter.set_signals(Arc::new(ToJs {
+                outbox: outbox.core.clone(),
+                target: signals,
+            }));
+            Ok(NativeQueue::from_queue(Queue::new(
+                Arc::new(adapter),
+                &o.into_map(),
+                limits,
+            )))
+        })
+    }
+
+    #[napi]
+    pub fn init<'e>(&self, env: &'e Env) -> napi::Result<Settled<'e, ()>> {
+        let q = self.queue.clone();
+        settle(env, async move { q.init().await })
+    }
+
+    /// JSON text of what opening the data found (file backend), or null.
+    #[napi]
+    pub fn recovery_report<'e>(&self, env: &'e Env) -> napi::Result<Settled<'e, Option<String>>> {
+        let q = self.queue.clone();
+        settle(env, async move { q.recovery_report().await })
+    }
+
     /// A handle for the hot-path functions of `fast.rs`.
     #[napi]
     pub fn handle(&self) -> External<Queue> {

@@ -314,4 +314,12 @@ impl Queue {
     pub async fn close(&self) -> Result<()> {
         self.backend.close().await
     }
+
+    pub async fn init(&self) -> Result<()> {
+        self.backend.init().await
+    }
+
+    pub async fn recovery_report(&self) -> Result<Option<String>> {
+        self.backend.recovery_report().await
+    }
 }

@@ -11,11 +11,13 @@
 //! has no handler fails its attempt with a reason naming the job (retries apply, so a
 //! handler registered meanwhile can still run it); `getJobs` lists newest first.
 
+use super::change::{JobRecord, QueueChange, ScheduleRecord};
 use super::cron::Pattern;
 use super::job::{push_str, Job, Keep, NewJob, ScheduleSpec, State};
 use super::{Batch, Counts, Outcome, QueueAdapter, WorkerOptions};
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
+use crate::journal::{Ack, Journal};
 use crate::value::{now_ms, Json};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -35,6 +37,7 @@ pub struct MemoryQueueAdapter {
 
 struct Shared {
     inner: Mutex<Inner>,
+    journal: Option<Arc<dyn Journal>>,
     notify: Arc<Notify>,
     signals: RwLock<Option<Arc<dyn Callback>>>,
     clock: Clock,
@@ -108,14 +111,37 @@ struct Schedule {
     next: u64,
 }
 
-/// What a locked operation wants sent once the lock is released.
+/// What a locked operation wants sent once the lock is released, and — when a journal is
+/// attached — what it changed.
 #[derive(Default)]
 struct Effects {
     signals: Vec<Json>,
     timers_changed: bool,
+    journaling: bool,
+    jobs: Vec<(String, String)>,
+    queues: Vec<String>,
+    schedules: Vec<u64>,
 }
 
 impl Effects {
+    fn touch_job(&mut self, queue: &str, id: &str) {
+        if self.journaling {
+            self.jobs.push((queue.to_string(), id.to_string()));
+        }
+    }
+
+    fn touch_queue(&mut self, queue: &str) {
+        if self.journaling {
+            self.queues.push(queue.to_string());
+        }
+    }
+
+    fn touch_schedule(&mut self, id: u64) {
+        if self.journaling {
+            self.schedules.push(id);
+        }
+    }
+
     /// Queues event `name` for the runner if someone listens to it; `payload` is built
     /// only then.
     fn event(&mut self, q: &Queue, queue: &str, name: &str, payload: impl FnOnce() -> Value) {
@@ -201,16 +227,19 @@ impl Queue {
         self.delayed.insert((due, id.to_string()));
     }
 
-    /// Applies a finished job's keep setting to the finished list it joined.
-    fn keep(&mut self, id: &str, state: State, keep: Keep) {
+    /// Applies a finished job's keep setting to the finished list it joined; returns the
+    /// ids of the jobs it removed.
+    fn keep(&mut self, id: &str, state: State, keep: Keep) -> Vec<String> {
         let list = if state == State::Completed {
             &mut self.completed
         } else {
             &mut self.failed
         };
+        let mut removed = Vec::new();
         match keep {
             Keep::None => {
                 self.jobs.remove(id);
+                removed.push(id.to_string());
             }
             Keep::All => list.push_back(id.to_string()),
             Keep::Newest(n) => {
@@ -218,14 +247,155 @@ impl Queue {
                 while list.len() > n {
                     if let Some(old) = list.pop_front() {
                         self.jobs.remove(&old);
+                        removed.push(old);
                     }
                 }
             }
         }
+        removed
     }
 }
 
 impl Inner {
+    /// The logged form of job `id` of `queue` as it is now (absent = deleted).
+    fn job_change(&self, queue: &str, id: &str) -> QueueChange {
+        match self.queues.get(queue).and_then(|q| q.jobs.get(id)) {
+            Some(e) => {
+                let due = match e.slot {
+                    Slot::Delayed(d) => Some(d),
+                    _ => None,
+                };
+                QueueChange::JobPut(Box::new(JobRecord::of(queue, &e.job, due)))
+            }
+            None => QueueChange::JobDel {
+                queue: queue.to_string(),
+                id: id.to_string(),
+            },
+        }
+    }
+
+    fn schedule_change(&self, id: u64) -> QueueChange {
+        match self.schedules.get(&id) {
+            Some(s) => QueueChange::SchedulePut(Box::new(ScheduleRecord {
+                id,
+                queue: s.queue.clone(),
+                name: s.job.name.clone(),
+                data: s.job.data.as_str().to_string(),
+                opts: Value::Object(s.job.opts.raw.clone()).to_string(),
+                pattern: s.pattern.as_ref().map(|p| p.as_str().to_string()),
+                every: s.every,
+                limit: s.limit,
+                fired: s.fired,
+                next: s.next,
+            })),
+            None => QueueChange::ScheduleDel { id },
+        }
+    }
+
+    /// The whole state as records, for a compaction snapshot.
+    fn snapshot(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for (name, q) in &self.queues {
+            out.push(
+                QueueChange::QueueMeta {
+                    queue: name.clone(),
+                    paused: q.paused,
+                    next_id: q.next_id,
+                }
+                .encode(),
+            );
+            for id in q.jobs.keys() {
+                out.push(self.job_change(name, id).encode());
+            }
+        }
+        for id in self.schedules.keys() {
+            out.push(self.schedule_change(*id).encode());
+        }
+        out.push(
+            QueueChange::Counters {
+                next_seq: self.next_seq,
+                next_schedule: self.next_schedule,
+            }
+            .encode(),
+        );
+        out
+    }
+
+    /// Rebuilds the state from journal records: the last record of each job, schedule
+    /// and queue wins. Jobs that were active when the process stopped are waiting again
+    /// (at-least-once); delayed jobs keep their due time; schedules their next fire.
+    fn replay(&mut self, records: &[Vec<u8>]) -> Result<()> {
+        let mut jobs: BTreeMap<(String, String), JobRecord> = BTreeMap::new();
+        let mut schedules: BTreeMap<u64, ScheduleRecord> = BTreeMap::new();
+        let mut metas: BTreeMap<String, (bool, u64)> = BTreeMap::new();
+        let mut pending: Vec<QueueChange> = Vec::with_capacity(records.len());
+        for bytes in records {
+            pending.push(QueueChange::decode(bytes)?);
+        }
+        while let Some(change) = pending.pop() {
+            // Walked from the end (latest first); a batch's members go back on the stack in
+            // order, so its last member comes off first.
+            match change {
+                QueueChange::Batch(inner) => pending.extend(inner),
+                other => pending_apply(other, &mut jobs, &mut schedules, &mut metas, self),
+            }
+        }
+        for (queue, (paused, next_id)) in metas {
+            let q = self.queue(&queue);
+            q.paused = paused;
+            q.next_id = q.next_id.max(next_id);
+        }
+        let mut records: Vec<JobRecord> = jobs.into_values().filter(|r| !r.is_deleted()).collect();
+        records.sort_by_key(|r| (r.finished_on.unwrap_or(0), r.seq));
+        for rec in records {
+            let queue = rec.queue.clone();
+            let due = rec.due;
+            let job = rec.into_job()?;
+            let id = job.id.clone();
+            let (state, seq) = (job.state, job.seq);
+            let q = self.queue(&queue);
+            q.jobs.insert(
+                id.clone(),
+                Box::new(Entry {
+                    job,
+                    slot: Slot::Done,
+                }),
+            );
+            match state {
+                State::Completed => q.completed.push_back(id),
+                State::Failed => q.failed.push_back(id),
+                State::Delayed => q.make_delayed(&id, due.unwrap_or(0)),
+                // Active at the crash: run it again.
+                State::Active | State::Waiting | State::Paused => q.make_waiting(&id, seq),
+            }
+        }
+        for (id, rec) in schedules.into_iter().filter(|(_, r)| !r.is_deleted()) {
+            let pattern = rec
+                .pattern
+                .as_deref()
+                .map(Pattern::parse)
+                .transpose()
+                .map_err(|e| NventError::Corrupt {
+                    message: format!("a stored schedule: {e}"),
+                })?;
+            self.queue(&rec.queue);
+            self.schedules.insert(
+                id,
+                Schedule {
+                    id,
+                    queue: rec.queue.clone(),
+                    job: rec.template()?,
+                    pattern,
+                    every: rec.every,
+                    limit: rec.limit,
+                    fired: rec.fired,
+                    next: rec.next,
+                },
+            );
+        }
+        Ok(())
+    }
+
     fn open(&self) -> Result<()> {
         if self.closed {
             Err(NventError::closed("the queue adapter"))
@@ -262,6 +432,8 @@ impl Inner {
                 }
             },
         };
+        fx.touch_job(queue, &id);
+        fx.touch_queue(queue);
         let delay = job.opts.delay;
         let record = Job {
             id: id.clone(),
@@ -317,6 +489,7 @@ impl Inner {
         let Some(entry) = q.jobs.get_mut(id) else {
             return;
         };
+        fx.touch_job(queue, id);
         let job = &mut entry.job;
         job.failed_reason = Some(reason.clone());
         let name = job.name.clone();
@@ -344,7 +517,9 @@ impl Inner {
         let keep = job.opts.remove_on_fail;
         fx.event(q, queue, "failed", || json!({ "jobId": id, "name": name, "failedReason": reason, "attemptsMade": attempts }),
         );
-        q.keep(id, State::Failed, keep);
+        for removed in q.keep(id, State::Failed, keep) {
+            fx.touch_job(queue, &removed);
+        }
     }
 
     fn complete(&mut self, queue: &str, id: &str, value: Json, now: u64, fx: &mut Effects) {
@@ -355,6 +530,7 @@ impl Inner {
         let Some(entry) = q.jobs.get_mut(id) else {
             return;
         };
+        fx.touch_job(queue, id);
         let job = &mut entry.job;
         job.state = State::Completed;
         job.finished_on = Some(now);
@@ -373,7 +549,9 @@ impl Inner {
         if let Some(entry) = q.jobs.get_mut(id) {
             entry.job.returnvalue = Some(value);
         }
-        q.keep(id, State::Completed, keep);
+        for removed in q.keep(id, State::Completed, keep) {
+            fx.touch_job(queue, &removed);
+        }
     }
 
     /// Promotes due delayed jobs, times out overdue attempts, fires due schedules.
@@ -396,6 +574,7 @@ impl Inner {
                 };
                 q.unslot(&id);
                 q.make_waiting(&id, seq);
+                fx.touch_job(name, &id);
                 let job_name = q.jobs.get(&id).map(|e| e.job.name.clone());
                 fx.event(
                     q,
@@ -426,6 +605,11 @@ impl Inner {
                 }
                 .to_string();
                 self.fail_attempt(name, &id, reason, now, fx);
+                // The timed-out attempt's slot is free for the next job.
+                if let Some(q) = self.queues.get_mut(name) {
+                    q.wake_sent = false;
+                    wake(q, name, fx);
+                }
             }
         }
         let due: Vec<u64> = self
@@ -439,6 +623,7 @@ impl Inner {
                 continue;
             };
             s.fired += 1;
+            fx.touch_schedule(sid);
             let mut job = s.job.clone();
             job.opts.job_id = None;
             let queue = s.queue.clone();
@@ -472,6 +657,48 @@ impl Inner {
     }
 }
 
+/// One record of a replay (the caller walks the log backwards, so the first record seen
+/// for a job, schedule or queue is its latest).
+fn pending_apply(
+    change: QueueChange,
+    jobs: &mut BTreeMap<(String, String), JobRecord>,
+    schedules: &mut BTreeMap<u64, ScheduleRecord>,
+    metas: &mut BTreeMap<String, (bool, u64)>,
+    inner: &mut Inner,
+) {
+    match change {
+        QueueChange::JobPut(rec) => {
+            let key = (rec.queue.clone(), rec.id.clone());
+            jobs.entry(key).or_insert(*rec);
+        }
+        QueueChange::JobDel { queue, id } => {
+            // A deletion is final unless a later put (seen earlier) revived the id.
+            jobs.entry((queue, id)).or_insert_with(JobRecord::deleted);
+        }
+        QueueChange::QueueMeta {
+            queue,
+            paused,
+            next_id,
+        } => {
+            metas.entry(queue).or_insert((paused, next_id));
+        }
+        QueueChange::SchedulePut(rec) => {
+            schedules.entry(rec.id).or_insert(*rec);
+        }
+        QueueChange::ScheduleDel { id } => {
+            schedules.entry(id).or_insert_with(ScheduleRecord::deleted);
+        }
+        QueueChange::Counters {
+            next_seq,
+            next_schedule,
+        } => {
+            inner.next_seq = inner.next_seq.max(next_seq);
+            inner.next_schedule = inner.next_schedule.max(next_schedule);
+        }
+        QueueChange::Batch(_) => {}
+    }
+}
+
 /// Tells the runner that `queue` has work, once until it next takes.
 fn wake(q: &mut Queue, queue: &str, fx: &mut Effects) {
     if q.wake_sent || !q.runnable() || q.waiting.is_empty() {
@@ -500,6 +727,7 @@ impl MemoryQueueAdapter {
         MemoryQueueAdapter {
             shared: Arc::new(Shared {
                 inner: Mutex::default(),
+                journal: None,
                 notify: Arc::new(Notify::new()),
                 signals: RwLock::new(None),
                 clock,
@@ -517,21 +745,122 @@ impl MemoryQueueAdapter {
             .unwrap_or_else(|p| p.into_inner()) = Some(signals);
     }
 
-    /// Runs `f` under the lock, then sends its effects.
-    fn with<T>(&self, f: impl FnOnce(&mut Inner, u64, &mut Effects) -> Result<T>) -> Result<T> {
+    /// Attaches the journal that makes changes durable (after [`Self::replay`]).
+    pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.journal = Some(journal);
+        }
+        self
+    }
+
+    /// Rebuilds state from journal records (before any call).
+    ///
+    /// # Errors
+    /// `NVENT_CORRUPT` for a record that does not decode.
+    pub fn replay(&self, records: &[Vec<u8>]) -> Result<()> {
+        let mut inner = lock(&self.shared.inner);
+        inner.replay(records)?;
+        let has_timers =
+            !inner.schedules.is_empty() || inner.queues.values().any(|q| !q.delayed.is_empty());
+        drop(inner);
+        if has_timers {
+            self.shared.ensure_timer();
+            self.shared.notify.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Runs `f` under the lock, logs what it changed (with a journal) and sends its
+    /// effects. The returned Ack settles when the change is durable.
+    fn with_ack<T>(
+        &self,
+        f: impl FnOnce(&mut Inner, u64, &mut Effects) -> Result<T>,
+    ) -> Result<(T, Ack)> {
         let now = (self.shared.clock)();
-        let mut fx = Effects::default();
-        let out = {
+        let mut fx = Effects {
+            journaling: self.shared.journal.is_some(),
+            ..Effects::default()
+        };
+        let (out, ack) = {
             let mut inner = lock(&self.shared.inner);
             inner.open()?;
-            f(&mut inner, now, &mut fx)
+            if let Some(e) = self.shared.journal.as_ref().and_then(|j| j.failure()) {
+                return Err(e);
+            }
+            let out = f(&mut inner, now, &mut fx);
+            let ack = self.shared.log(&inner, &mut fx);
+            (out, ack)
         };
         self.shared.flush(fx);
-        out
+        Ok((out?, ack))
+    }
+
+    /// A read: runs `f` under the lock.
+    fn with<T>(&self, f: impl FnOnce(&mut Inner, u64, &mut Effects) -> Result<T>) -> Result<T> {
+        self.with_ack(f).map(|(out, _)| out)
+    }
+
+    /// A change: runs `f` under the lock and resolves once the change is durable.
+    async fn run<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Inner, u64, &mut Effects) -> Result<T> + Send,
+    ) -> Result<T> {
+        let (out, ack) = self.with_ack(f)?;
+        ack.wait().await?;
+        self.shared.maybe_compact();
+        Ok(out)
     }
 }
 
 impl Shared {
+    /// Submits the changes `fx` recorded (call with the lock held: log order = apply
+    /// order).
+    fn log(&self, inner: &Inner, fx: &mut Effects) -> Ack {
+        let Some(journal) = &self.journal else {
+            return Ack::Done;
+        };
+        if fx.jobs.is_empty() && fx.queues.is_empty() && fx.schedules.is_empty() {
+            return Ack::Done;
+        }
+        let mut changes = Vec::new();
+        fx.jobs.sort_unstable();
+        fx.jobs.dedup();
+        for (queue, id) in fx.jobs.drain(..) {
+            changes.push(inner.job_change(&queue, &id));
+        }
+        fx.queues.sort_unstable();
+        fx.queues.dedup();
+        for queue in fx.queues.drain(..) {
+            if let Some(q) = inner.queues.get(&queue) {
+                changes.push(QueueChange::QueueMeta {
+                    queue,
+                    paused: q.paused,
+                    next_id: q.next_id,
+                });
+            }
+        }
+        fx.schedules.sort_unstable();
+        fx.schedules.dedup();
+        for id in fx.schedules.drain(..) {
+            changes.push(inner.schedule_change(id));
+        }
+        changes.push(QueueChange::Counters {
+            next_seq: inner.next_seq,
+            next_schedule: inner.next_schedule,
+        });
+        journal.submit(QueueChange::Batch(changes).encode())
+    }
+
+    /// Compacts the journal when it asks for it (the whole state, dumped under the lock).
+    fn maybe_compact(&self) {
+        let Some(journal) = &self.journal else { return };
+        if !journal.wants_compaction() {
+            return;
+        }
+        let inner = lock(&self.inner);
+        let _ = journal.rotate(inner.snapshot());
+    }
+
     fn flush(self: &Arc<Self>, fx: Effects) {
         if fx.timers_changed {
             self.ensure_timer();
@@ -571,13 +900,20 @@ async fn timer_loop(weak: Weak<Shared>, notify: Arc<Notify>) {
         let next = {
             let Some(shared) = weak.upgrade() else { return };
             let now = (shared.clock)();
-            let mut fx = Effects::default();
+            let mut fx = Effects {
+                journaling: shared.journal.is_some(),
+                ..Effects::default()
+            };
             let next = {
                 let mut inner = lock(&shared.inner);
                 if inner.closed {
                     return;
                 }
-                inner.tick(now, &mut fx)
+                let next = inner.tick(now, &mut fx);
+                // Promotions and fires are logged like any change; a failure fails the
+                // journal, which then refuses every call.
+                let _ = shared.log(&inner, &mut fx);
+                next
             };
             fx.timers_changed = false;
             shared.flush(fx);
@@ -598,16 +934,18 @@ async fn timer_loop(weak: Weak<Shared>, notify: Arc<Notify>) {
 #[async_trait]
 impl QueueAdapter for MemoryQueueAdapter {
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<String> {
-        self.with(|inner, now, fx| Ok(inner.add(queue, job, now, fx)))
+        self.run(|inner, now, fx| Ok(inner.add(queue, job, now, fx)))
+            .await
     }
 
     async fn enqueue_bulk(&self, queue: &str, jobs: Vec<NewJob>) -> Result<Vec<String>> {
-        self.with(|inner, now, fx| {
+        self.run(|inner, now, fx| {
             Ok(jobs
                 .into_iter()
                 .map(|job| inner.add(queue, job, now, fx))
                 .collect())
         })
+        .await
     }
 
     async fn schedule(&self, queue: &str, mut job: NewJob, spec: ScheduleSpec) -> Result<String> {
@@ -616,7 +954,7 @@ impl QueueAdapter for MemoryQueueAdapter {
             return self.enqueue(queue, job).await;
         }
         let pattern = spec.pattern.as_deref().map(Pattern::parse).transpose()?;
-        self.with(|inner, now, fx| {
+        self.run(|inner, now, fx| {
             let first = match (&pattern, spec.every) {
                 (Some(p), _) => p.next_after(now).ok_or_else(|| {
                     NventError::invalid_argument(format!(
@@ -645,8 +983,10 @@ impl QueueAdapter for MemoryQueueAdapter {
                 },
             );
             fx.timers_changed = true;
+            fx.touch_schedule(id);
             Ok(format!("repeat:{id}"))
         })
+        .await
     }
 
     async fn get_job(&self, queue: &str, id: &str) -> Result<Option<Json>> {
@@ -710,7 +1050,8 @@ impl QueueAdapter for MemoryQueueAdapter {
     }
 
     async fn pause(&self, queue: &str) -> Result<()> {
-        self.with(|inner, _, fx| {
+        self.run(|inner, _, fx| {
+            fx.touch_queue(queue);
             let q = inner.queue(queue);
             if !q.paused {
                 q.paused = true;
@@ -718,10 +1059,12 @@ impl QueueAdapter for MemoryQueueAdapter {
             }
             Ok(())
         })
+        .await
     }
 
     async fn resume(&self, queue: &str) -> Result<()> {
-        self.with(|inner, _, fx| {
+        self.run(|inner, _, fx| {
+            fx.touch_queue(queue);
             let q = inner.queue(queue);
             let was_paused = q.paused;
             q.paused = false;
@@ -734,6 +1077,7 @@ impl QueueAdapter for MemoryQueueAdapter {
             wake(q, queue, fx);
             Ok(())
         })
+        .await
     }
 
     async fn is_paused(&self, queue: &str) -> Result<bool> {
@@ -776,7 +1120,7 @@ impl QueueAdapter for MemoryQueueAdapter {
     }
 
     async fn take(&self, queue: &str, max: usize) -> Result<Batch> {
-        self.with(|inner, now, fx| {
+        self.run(|inner, now, fx| {
             let mut out = String::from("[");
             let mut count = 0;
             let mut unhandled: Vec<(String, String)> = Vec::new();
@@ -799,6 +1143,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                         job.processed_on = Some(now);
                         job.attempts_made += 1;
                         job.token = base_token + count as u64;
+                        fx.touch_job(queue, &id);
                         entry.slot = Slot::Active(deadline);
                         q.active.insert(id.clone());
                         if let Some(d) = deadline {
@@ -832,14 +1177,20 @@ impl QueueAdapter for MemoryQueueAdapter {
                 count,
                 pending: inner.pending(),
             })
-        })
+        }).await
     }
 
     async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64> {
         let now = (self.shared.clock)();
-        let mut fx = Effects::default();
-        let pending = {
+        let mut fx = Effects {
+            journaling: self.shared.journal.is_some(),
+            ..Effects::default()
+        };
+        let (pending, ack) = {
             let mut inner = lock(&self.shared.inner);
+            if let Some(e) = self.shared.journal.as_ref().and_then(|j| j.failure()) {
+                return Err(e);
+            }
             // Results that arrive while closing are still recorded.
             for o in outcomes {
                 let current = inner
@@ -858,9 +1209,12 @@ impl QueueAdapter for MemoryQueueAdapter {
             if let Some(q) = inner.queues.get_mut(queue) {
                 q.wake_sent = false;
             }
-            inner.pending()
+            let ack = self.shared.log(&inner, &mut fx);
+            (inner.pending(), ack)
         };
         self.shared.flush(fx);
+        ack.wait().await?;
+        self.shared.maybe_compact();
         Ok(pending)
     }
 
@@ -871,7 +1225,7 @@ impl QueueAdapter for MemoryQueueAdapter {
         token: u64,
         progress: Json,
     ) -> Result<()> {
-        self.with(|inner, _, fx| {
+        self.run(|inner, _, fx| {
             let q = inner
                 .queues
                 .get_mut(queue)
@@ -888,6 +1242,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                 });
             };
             entry.job.progress = Some(progress.clone());
+            fx.touch_job(queue, id);
             if q.listening.contains("progress") {
                 let p = progress.to_value().unwrap_or(Value::Null);
                 fx.event(
@@ -899,10 +1254,12 @@ impl QueueAdapter for MemoryQueueAdapter {
             }
             Ok(())
         })
+        .await
     }
 
     async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()> {
-        self.with(|inner, _, _| {
+        self.run(|inner, _, fx| {
+            fx.touch_job(queue, id);
             let entry = inner
                 .queues
                 .get_mut(queue)
@@ -914,6 +1271,7 @@ impl QueueAdapter for MemoryQueueAdapter {
             entry.job.logs.push(line);
             Ok(())
         })
+        .await
     }
 
     async fn listen(&self, queue: &str, event: &str, on: bool) -> Result<()> {
@@ -955,25 +1313,31 @@ impl QueueAdapter for MemoryQueueAdapter {
             .strip_prefix("repeat:")
             .and_then(|n| n.parse::<u64>().ok())
         else {
-            return self.with(|_, _, _| Ok(false));
+            return self.run(|_, _, _| Ok(false)).await;
         };
-        self.with(|inner, _, _| Ok(inner.schedules.remove(&n).is_some()))
+        self.run(|inner, _, fx| {
+            fx.touch_schedule(n);
+            Ok(inner.schedules.remove(&n).is_some())
+        })
+        .await
     }
 
     async fn remove_job(&self, queue: &str, id: &str) -> Result<bool> {
-        self.with(|inner, _, _| {
+        self.run(|inner, _, fx| {
             let Some(q) = inner.queues.get_mut(queue) else {
                 return Ok(false);
             };
             if !q.jobs.contains_key(id) {
                 return Ok(false);
             }
+            fx.touch_job(queue, id);
             q.unslot(id);
             q.jobs.remove(id);
             q.completed.retain(|j| j != id);
             q.failed.retain(|j| j != id);
             Ok(true)
         })
+        .await
     }
 
     async fn close(&self) -> Result<()> {

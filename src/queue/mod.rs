@@ -12,8 +12,10 @@
 //! signal callback (`{"k":"wake","q":queue,"pending":n}`), and sends queue events the
 //! runner listens to (`{"k":"event","q":queue,"e":name,"p":payload}`), in order.
 
+pub mod change;
 pub mod cron;
 pub mod facade;
+pub mod file;
 pub mod job;
 pub mod memory;
 
@@ -122,4 +124,14 @@ pub trait QueueAdapter: Send + Sync {
     /// Stops timers and refuses later calls with `NVENT_CLOSED`. Waiting for running
     /// handlers is the runner's part (it owns them), bounded by its close timeout.
     async fn close(&self) -> Result<()>;
+
+    /// Opens what the backend needs (files, connections) now rather than on first use.
+    async fn init(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// What the backend found when it opened its data (JSON text), if anything.
+    async fn recovery_report(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
