@@ -21,6 +21,7 @@ impl DirLock {
     pub fn acquire(dir: &Path) -> Result<DirLock> {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "cannot create data dir", e))?;
         let path = dir.join("LOCK");
+        super::refuse_symlink(&path)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -19,6 +19,23 @@ pub mod wal;
 use crate::error::NventError;
 use std::path::Path;
 
+/// Refuses a path inside the data dir that is a symbolic link: a link planted there could
+/// point our writes anywhere on the machine.
+///
+/// # Errors
+/// `NVENT_IO` naming the link.
+pub fn refuse_symlink(path: &Path) -> crate::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(NventError::Io {
+            message: format!(
+                "{} is a symbolic link; the data dir must hold only the engine's own files",
+                path.display()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// An `NVENT_IO` error naming the file.
 pub fn io_error(path: &Path, what: &str, e: std::io::Error) -> NventError {
     NventError::Io {

@@ -182,6 +182,9 @@ fn generations(dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
     for entry in entries {
         let entry = entry.map_err(|e| io_error(dir, "cannot list", e))?;
         let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("wal-") || name.starts_with("snapshot-") {
+            super::refuse_symlink(&entry.path())?;
+        }
         let parse = |prefix: &str, suffix: &str| {
             name.strip_prefix(prefix)
                 .and_then(|r| r.strip_suffix(suffix))
@@ -400,6 +403,7 @@ impl Drop for Wal {
 /// Opens (or creates) a log for appending, truncated to `valid_len` when recovery found a
 /// torn tail.
 fn open_log(path: &Path, valid_len: Option<u64>) -> Result<File> {
+    super::refuse_symlink(path)?;
     let mut file = OpenOptions::new()
         .create(true)
         .read(true)
