@@ -1,11 +1,7 @@
-// Playground: `npm run dev` in nuxt-module/ serves it. Memory backends, so nothing to set up.
+// Playground: `npm run playground` at the repo root (or `npm run dev` here) serves it on the
+// zero-config defaults: file queue and file store under .data/, memory stream.
 export default defineNuxtConfig({
   modules: ['../src/module'],
-  nvent: {
-    queue: { adapter: 'memory' },
-    stream: { adapter: 'memory' },
-    store: { adapter: 'memory' },
-  },
   devtools: { enabled: false },
   telemetry: false,
   compatibilityDate: '2025-07-15',

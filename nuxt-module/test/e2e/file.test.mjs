@@ -1,9 +1,6 @@
 // Production build of the `file` fixture (file queue and store in a temp data dir given by
 // NUXT_NVENT_CONNECTIONS_FILE_DATA_DIR at server start).
-//
-// Conditional: until the engine's file backend exists, constructing FileStoreAdapter throws
-// NVENT_UNKNOWN_ADAPTER; this suite is then skipped (reported as skipped, with the reason)
-// instead of failing. It runs as soon as `new FileStoreAdapter({ dataDir })` works.
+// The file backends are the zero-config default, so this suite always runs.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
@@ -11,15 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { $fetch, createTest, startServer } from '@nuxt/test-utils/e2e'
-import { buildApp, fileBackendAvailable, fixture, waitForJob } from './helpers.mjs'
+import { buildApp, fixture, waitForJob } from './helpers.mjs'
 
 const dataDir = await mkdtemp(join(tmpdir(), 'nvent-file-fixture-'))
-const probe = fileBackendAvailable(join(dataDir, 'probe'))
-const skip = probe.ok ? false : `the engine's file backend is not available yet (${probe.reason})`
-if (skip) await rm(dataDir, { recursive: true, force: true })
 
-if (skip) test('file fixture (production build)', { skip }, () => {})
-else describe('file fixture (production build)', () => {
+describe('file fixture (production build)', () => {
   const rootDir = fixture('file')
   const env = { NUXT_NVENT_CONNECTIONS_FILE_DATA_DIR: join(dataDir, 'app') }
   let hooks

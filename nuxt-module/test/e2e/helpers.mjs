@@ -21,19 +21,6 @@ export function requireBuiltEngine() {
   return require('@nvent/engine')
 }
 
-/** Whether the engine can construct a file store yet (the file backend may be pending). */
-export function fileBackendAvailable(dataDir) {
-  const { FileStoreAdapter } = requireBuiltEngine()
-  try {
-    const store = new FileStoreAdapter({ dataDir })
-    store.close?.()?.catch?.(() => {})
-    return { ok: true }
-  }
-  catch (error) {
-    return { ok: false, reason: `${error.code ?? 'error'}: ${error.message}` }
-  }
-}
-
 /** Polls `fn` until it returns a truthy value. */
 export async function waitFor(fn, { timeout = 15_000, interval = 50, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout
