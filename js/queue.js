@@ -11,7 +11,7 @@
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
 const { encode, encodeOptions, name, optionsText, limitsOf } = require('./codec')
-const { settle, isThenable } = require('./settle')
+const { settle, whenDone, isThenable } = require('./settle')
 const { NventError, fromNative } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 
@@ -88,9 +88,7 @@ class Runner {
       this.taking = false
       return this.adapter._fail('take', e)
     }
-    if (isThenable(r)) {
-      r.then((t) => this.accept(t), (e) => ((this.taking = false), this.adapter._fail('take', e)))
-    } else this.accept(r)
+    whenDone(r, (t) => this.accept(t), (e) => ((this.taking = false), this.adapter._fail('take', e)))
   }
 
   accept(text) {
@@ -165,8 +163,7 @@ class Runner {
       this.adapter._setPending(pending)
       this.pump()
     }
-    if (isThenable(r)) r.then(after, (e) => this.adapter._fail('finish', e))
-    else after(r)
+    whenDone(r, after, (e) => this.adapter._fail('finish', e))
   }
 }
 
@@ -314,7 +311,7 @@ class QueueView {
         this._setPending(1)
         runner.pump()
       }
-      return isThenable(r) ? r.then(attach) : attach(r)
+      return new Promise((resolve, reject) => whenDone(r, (c) => resolve(attach(c)), reject))
     }).then(() => undefined)
   }
 

@@ -1,12 +1,52 @@
 'use strict'
 // Settling native results. A native method returns its result directly when the engine
-// finished on the calling thread (memory backends), or a Promise when it had to wait
-// (file, Redis). Either way the caller gets a Promise; errors become NventErrors.
+// finished on the calling thread (memory backends), or a ticket `{ nventTicket }` when it had to
+// wait (file, Redis): the result then arrives through the outbox, batched with others, and
+// settles the Promise of that ticket. Either way the caller gets a Promise; errors become
+// NventErrors.
 
-const { fromNative, rethrowNative } = require('./errors')
+const native = require('./native')
+const { outbox, register } = require('./outbox')
+const { NventError, fromNative, rethrowNative } = require('./errors')
+
+const tickets = new Map()
+// Keeps the process alive while a ticket is open (the outbox itself never does): an
+// awaited file write must not be cut off by the process exiting.
+let keepalive = null
 
 function isThenable(r) {
   return r !== null && typeof r === 'object' && typeof r.then === 'function'
+}
+
+/** A native result that is a settlement ticket (see src/napi/mod.rs). */
+function isTicket(r) {
+  return r !== null && typeof r === 'object' && typeof r.nventTicket === 'number'
+}
+
+const target = register((msg) => {
+  const open = tickets.get(msg.t)
+  if (open === undefined) return
+  tickets.delete(msg.t)
+  if (tickets.size === 0 && keepalive) keepalive.unref()
+  const [resolve, reject, map] = open
+  if (msg.e) {
+    const [code, path, message] = msg.e
+    reject(new NventError(code, message, path ? { path } : {}))
+    return
+  }
+  if (!map) return resolve(msg.v)
+  try {
+    resolve(map(msg.v))
+  } catch (e) {
+    reject(e)
+  }
+})
+native.setSettlementTarget(outbox, target)
+
+function ticket(t, map) {
+  if (keepalive === null) keepalive = setInterval(() => {}, 1 << 30)
+  if (tickets.size === 0) keepalive.ref()
+  return new Promise((resolve, reject) => tickets.set(t, [resolve, reject, map]))
 }
 
 /** `thunk()` calls native; `map` converts its result. Always returns a Promise. */
@@ -17,6 +57,7 @@ function settle(thunk, map) {
   } catch (e) {
     return Promise.reject(fromNative(e))
   }
+  if (isTicket(r)) return ticket(r.nventTicket, map)
   if (isThenable(r)) return map ? r.then(map, rethrowNative) : r.then(undefined, rethrowNative)
   if (!map) return Promise.resolve(r)
   try {
@@ -24,6 +65,16 @@ function settle(thunk, map) {
   } catch (e) {
     return Promise.reject(e)
   }
+}
+
+/**
+ * Calls `ok` with a native result now when it is already there (memory: no microtask hop),
+ * or when its ticket settles; `fail` gets an NventError.
+ */
+function whenDone(r, ok, fail) {
+  if (isTicket(r)) ticket(r.nventTicket).then(ok, fail)
+  else if (isThenable(r)) r.then(ok, (e) => fail(fromNative(e)))
+  else ok(r)
 }
 
 /** Calls native synchronously; errors become NventErrors. */
@@ -35,4 +86,4 @@ function sync(thunk) {
   }
 }
 
-module.exports = { settle, sync, isThenable }
+module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone }

@@ -44,32 +44,29 @@ class StreamTier {
     return settle(() => native.storeStreamRead(this._h, name('subject', subject), opts(options)), parse)
   }
   subscribe(subject, onEvent) {
+    let t
     return settle(() => {
       requireFunction('onEvent', onEvent)
-      const t = register(isolate('store', onEvent))
-      let r
+      t = register(isolate('store', onEvent))
       try {
-        r = this._n.streamSubscribe(name('subject', subject), t)
+        return this._n.streamSubscribe(name('subject', subject), t)
       } catch (e) {
         unregister(t)
         throw e
       }
-      return { r, t }
-    }).then(({ r, t }) =>
-      Promise.resolve(r).then((id) => {
-        let active = true
-        return {
-          id: String(id),
-          subject,
-          unsubscribe: () => {
-            if (!active) return Promise.resolve()
-            active = false
-            unregister(t)
-            return settle(() => this._n.streamUnsubscribe(id)).then(() => undefined)
-          },
-        }
-      }),
-    )
+    }).then((id) => {
+      let active = true
+      return {
+        id: String(id),
+        subject,
+        unsubscribe: () => {
+          if (!active) return Promise.resolve()
+          active = false
+          unregister(t)
+          return settle(() => this._n.streamUnsubscribe(id)).then(() => undefined)
+        },
+      }
+    })
   }
   delete(subject) {
     return settle(() => this._n.streamDelete(name('subject', subject)))

@@ -5,7 +5,7 @@
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
 const { encodeRecord, encodeOptions, name, optionsText } = require('./codec')
-const { settle } = require('./settle')
+const { settle, whenDone } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 
@@ -43,7 +43,7 @@ class StreamView {
         unregister(t)
         throw e
       }
-      return Promise.resolve(r).then((id) => {
+      return new Promise((resolve, reject) => whenDone(r, resolve, reject)).then((id) => {
         const handle = { id: String(id), topic, unsubscribe: () => this.unsubscribe(handle) }
         this._subs.set(handle.id, { id, t })
         return handle

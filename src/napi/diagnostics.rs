@@ -19,10 +19,7 @@ pub fn engine_version() -> String {
 /// Panics inside the engine; `mode` is `"sync"`, `"ready"` or `"async"`. For tests only.
 #[allow(dead_code)]
 #[napi]
-pub fn debug_panic(
-    env: &Env,
-    mode: String,
-) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
+pub fn debug_panic(env: &Env, mode: String) -> napi::Result<Either<String, Object<'_>>> {
     match mode.as_str() {
         "sync" => sync(|| -> crate::Result<String> { panic!("debug panic (sync)") }).map(Either::A),
         "ready" => settle(env, async { panic!("debug panic (ready future)") }),
@@ -46,7 +43,7 @@ pub fn debug_fail(
     env: &Env,
     code: String,
     asynchronous: bool,
-) -> napi::Result<Either<String, PromiseRaw<'_, String>>> {
+) -> napi::Result<Either<String, Object<'_>>> {
     let err = NventError::from_code(&code, format!("debug failure {code}"), None);
     if asynchronous {
         settle(env, async move {

@@ -26,6 +26,12 @@ impl ToNapiValue for JsonText {
     }
 }
 
+impl serde::Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
 impl TypeName for JsonText {
     fn type_name() -> &'static str {
         "string"

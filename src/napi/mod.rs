@@ -5,16 +5,26 @@
 //! objects); the JS layer (`js/`) validates and stringifies them and parses results.
 //!
 //! Errors cross as a JS `Error` whose message is `\u{1}CODE\u{1}PATH\u{1}MESSAGE`; the JS
-//! layer turns it into an `NventError` with `code` and `path`. Encoding the code in the
-//! message keeps it on async rejections too, where napi-rs would report `GenericFailure`.
+//! layer turns it into an `NventError` with `code` and `path`.
+//!
+//! **Settlement tickets.** A call whose future must wait (file, Redis) returns
+//! `{ nventTicket }` instead of a napi Promise; the future runs on the engine runtime and its
+//! result (JSON text, or the error's code, path and message) is queued in the outbox for the
+//! JS settlement target, which resolves the JS Promise of that ticket. Many results reach JS
+//! in one wake-up, where a napi Promise would cost a thread-safe call each (measured: the file
+//! store's appends went from ~21k/s to the figures in the bench with this).
 
 use crate::error::NventError;
 use crate::options::Opts;
 use crate::ready::{poll_once, Polled};
+use crate::value::Json;
 use crate::value::Limits;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use outbox::OutboxCore;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 mod bus;
 mod coordinator;
@@ -34,23 +44,65 @@ pub(crate) fn js_err(e: NventError) -> napi::Error {
     )
 }
 
-/// Either a value computed on the calling thread or a Promise of it.
-pub(crate) type Settled<'env, T> = Either<T, PromiseRaw<'env, T>>;
+/// Either a value computed on the calling thread or a settlement ticket `{ t }`.
+pub(crate) type Settled<'env, T> = Either<T, Object<'env>>;
+
+thread_local! {
+    /// Where this JS thread's settlements go: its outbox and the JS target that resolves
+    /// tickets (set once per thread by `setSettlementTarget`).
+    static SETTLER: std::cell::RefCell<Option<(Arc<OutboxCore>, u32)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+
+/// Registers the JS target that resolves this thread's settlement tickets.
+// napi-derive registers exported functions from a static constructor that rustc cannot
+// see, so it counts them as unused.
+#[allow(dead_code)]
+#[napi]
+pub fn set_settlement_target(outbox: &outbox::Outbox, target: u32) {
+    SETTLER.with(|s| *s.borrow_mut() = Some((outbox.core.clone(), target)));
+}
 
 /// Runs `fut` on the calling thread if it completes without waiting (memory backends);
-/// otherwise spawns it on the runtime and returns a Promise. Panics become `NVENT_INTERNAL`.
+/// otherwise runs it on the engine runtime and returns a ticket that its result settles
+/// through the outbox. Panics become `NVENT_INTERNAL`.
 pub(crate) fn settle<'env, T, F>(env: &'env Env, fut: F) -> napi::Result<Settled<'env, T>>
 where
-    T: ToNapiValue + Send + 'static,
+    T: ToNapiValue + serde::Serialize + Send + 'static,
     F: Future<Output = crate::Result<T>> + Send + 'static,
 {
     match poll_once(fut) {
         Polled::Ready(out) => out.map(Either::A).map_err(js_err),
         Polled::Pending(rest) => {
-            let promise = env.spawn_future(async move { rest.await.map_err(js_err) })?;
-            Ok(Either::B(promise))
+            let Some((outbox, target)) = SETTLER.with(|s| s.borrow().clone()) else {
+                return Err(js_err(NventError::internal(
+                    "no settlement target on this thread (load the engine through its JS entry)",
+                )));
+            };
+            let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+            crate::runtime::spawn(async move {
+                let payload = match rest.await {
+                    Ok(v) => match serde_json::to_string(&v) {
+                        Ok(text) => format!("{{\"t\":{ticket},\"v\":{text}}}"),
+                        Err(e) => error_payload(ticket, &NventError::internal(e.to_string())),
+                    },
+                    Err(e) => error_payload(ticket, &e),
+                };
+                outbox.push(target, Json::trusted(payload));
+            })
+            .map_err(js_err)?;
+            let mut obj = Object::new(env)?;
+            obj.set("nventTicket", ticket as f64)?;
+            Ok(Either::B(obj))
         }
     }
+}
+
+fn error_payload(ticket: u64, e: &NventError) -> String {
+    serde_json::json!({ "t": ticket, "e": [e.code(), e.path().unwrap_or(""), e.to_string()] })
+        .to_string()
 }
 
 /// Runs a synchronous core call, turning panics into `NVENT_INTERNAL` and errors into JS

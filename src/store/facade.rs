@@ -6,7 +6,8 @@
 
 use super::metadata;
 use super::{
-    EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions, StoreAdapter,
+    EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
+    StoreAdapter,
 };
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
@@ -74,6 +75,44 @@ impl Store {
         Json::from_text(text, &self.limits)
     }
 
+    /// Checks an event: an object with a string `type`. The store owns `id` and `ts`, so
+    /// a caller's are dropped — which needs a full parse only when they are there.
+    fn event_body(&self, text: &str) -> Result<EventBody> {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(rename = "type")]
+            kind: Option<Value>,
+            id: Option<serde::de::IgnoredAny>,
+            ts: Option<serde::de::IgnoredAny>,
+        }
+        let not_object = || NventError::invalid_argument("an event must be an object");
+        if !text.trim_start().starts_with('{') {
+            return Err(not_object());
+        }
+        let json = self.json(text.to_string())?;
+        let head: Head = crate::value::deserialize(json.as_str()).map_err(|_| not_object())?;
+        let kind = match head.kind {
+            Some(Value::String(k)) => k,
+            _ => {
+                return Err(NventError::invalid_argument(
+                    "an event needs a string 'type'",
+                ))
+            }
+        };
+        if head.id.is_none() && head.ts.is_none() {
+            return Ok(EventBody { kind, json });
+        }
+        let Value::Object(mut map) = json.to_value()? else {
+            return Err(not_object());
+        };
+        map.remove("id");
+        map.remove("ts");
+        Ok(EventBody {
+            kind,
+            json: Json::from_value(&Value::Object(map)),
+        })
+    }
+
     fn value(&self, text: &str) -> Result<Value> {
         parse_value(text, &self.limits)
     }
@@ -85,18 +124,8 @@ impl Store {
     /// value errors, `NVENT_CLOSED`.
     pub async fn stream_append(&self, subject: &str, event: &str) -> Result<Json> {
         let subject = self.name("subject", subject)?;
-        let Value::Object(mut map) = self.value(event)? else {
-            return Err(NventError::invalid_argument("an event must be an object"));
-        };
-        if !matches!(map.get("type"), Some(Value::String(_))) {
-            return Err(NventError::invalid_argument(
-                "an event needs a string 'type'",
-            ));
-        }
-        // The store owns id and ts.
-        map.remove("id");
-        map.remove("ts");
-        self.backend.stream_append(&subject, map).await
+        let body = self.event_body(event)?;
+        self.backend.stream_append(&subject, body).await
     }
 
     pub async fn stream_read(&self, subject: &str, opts: Option<&str>) -> Result<String> {

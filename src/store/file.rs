@@ -120,7 +120,7 @@ impl FileStoreAdapter {
 
 #[async_trait]
 impl StoreAdapter for FileStoreAdapter {
-    async fn stream_append(&self, subject: &str, event: Map<String, Value>) -> Result<Json> {
+    async fn stream_append(&self, subject: &str, event: super::EventBody) -> Result<Json> {
         self.opened()
             .await?
             .store

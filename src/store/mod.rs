@@ -31,6 +31,7 @@ use crate::value::Json;
 use async_trait::async_trait;
 pub use metadata::FieldFilter;
 use serde_json::{Map, Value};
+
 use std::sync::Arc;
 
 /// Sort direction of a read.
@@ -39,6 +40,36 @@ pub enum Order {
     #[default]
     Asc,
     Desc,
+}
+
+/// An event to append, checked by the facade: JSON text of an object without `id` and
+/// `ts`, and its string `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBody {
+    pub kind: String,
+    pub json: Json,
+}
+
+impl EventBody {
+    /// The stored record's text: `{"id":…,"ts":…,` followed by the event's own fields.
+    pub fn record(&self, id: EventId) -> Json {
+        let body = self.json.as_str();
+        let rest = body
+            .trim_start()
+            .strip_prefix('{')
+            .unwrap_or("}")
+            .trim_start();
+        let mut out = String::with_capacity(body.len() + 48);
+        out.push_str("{\"id\":\"");
+        out.push_str(&id.to_string());
+        out.push_str("\",\"ts\":");
+        out.push_str(&id.ms.to_string());
+        if !rest.starts_with('}') {
+            out.push(',');
+        }
+        out.push_str(rest);
+        Json::trusted(out)
+    }
 }
 
 /// Options of `stream_read` (SPEC §3.1). `after`/`before` are exclusive ids, `from`/`to`
@@ -139,9 +170,8 @@ pub struct KvEntry {
 #[async_trait]
 pub trait StoreAdapter: Send + Sync {
     // --- event stream (SPEC §3.1) ---
-    /// Appends `event` (an object with a string `type`; any `id`/`ts` already removed) and
-    /// returns the stored record `{ id, ts, ...event }`.
-    async fn stream_append(&self, subject: &str, event: Map<String, Value>) -> Result<Json>;
+    /// Appends `event` and returns the stored record `{ id, ts, ...event }`.
+    async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json>;
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
     /// Delivers every later record of `subject` to `handler`, in append order. Returns the
     /// subscription id.

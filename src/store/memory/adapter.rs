@@ -11,7 +11,8 @@ use crate::journal::Ack;
 use crate::store::change::Change;
 use crate::store::metadata::{self, FieldFilter};
 use crate::store::{
-    EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions, StoreAdapter,
+    EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
+    StoreAdapter,
 };
 use crate::value::Json;
 use async_trait::async_trait;
@@ -30,25 +31,14 @@ impl MemoryStoreAdapter {
 
 #[async_trait]
 impl StoreAdapter for MemoryStoreAdapter {
-    async fn stream_append(&self, subject: &str, event: Map<String, Value>) -> Result<Json> {
+    async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json> {
         self.open()?;
-        let kind = match event.get("type") {
-            Some(Value::String(t)) => t.clone(),
-            _ => {
-                return Err(NventError::invalid_argument(
-                    "an event needs a string 'type'",
-                ))
-            }
-        };
+        let kind = event.kind.clone();
         let (json, ack) = {
             let mut streams = lock(&self.streams);
             let records = streams.subjects.entry(subject.to_string()).or_default();
             let id = EventId::next(records.last().map(|r| r.id), self.now());
-            let mut stored = Map::with_capacity(event.len() + 2);
-            stored.insert("id".into(), Value::String(id.to_string()));
-            stored.insert("ts".into(), Value::from(id.ms));
-            stored.extend(event);
-            let json = Json::from_value(&Value::Object(stored));
+            let json = event.record(id);
             let ack = self.log(|| Change::StreamAppend {
                 subject: subject.to_string(),
                 ms: id.ms,

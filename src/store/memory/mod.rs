@@ -297,7 +297,7 @@ mod tests {
     use crate::store::{EventId, IndexReadOptions, StoreAdapter};
     use crate::value::Limits;
     use serde_json::json;
-    use serde_json::{Map, Value};
+    use serde_json::Value;
     use std::sync::atomic::AtomicU64;
 
     fn clocked() -> (MemoryStoreAdapter, Arc<AtomicU64>) {
@@ -313,11 +313,11 @@ mod tests {
         Json::from_text(v.to_string(), &Limits::default()).unwrap()
     }
 
-    fn ev(kind: &str) -> Map<String, Value> {
-        let Value::Object(m) = json!({ "type": kind }) else {
-            unreachable!()
-        };
-        m
+    fn ev(kind: &str) -> crate::store::EventBody {
+        crate::store::EventBody {
+            kind: kind.into(),
+            json: j(json!({ "type": kind })),
+        }
     }
 
     #[tokio::test]
@@ -337,6 +337,21 @@ mod tests {
         assert_eq!(s.kv_ttl("b").await.unwrap(), None);
         // The expiry index dropped `a` on a later write.
         assert!(!lock(&s.kv).entries.contains_key("a"));
+    }
+
+    #[test]
+    fn records_splice_id_and_ts_before_the_event_fields() {
+        let id = EventId { ms: 5, seq: 1 };
+        let body = |t: &str| crate::store::EventBody {
+            kind: "t".into(),
+            json: Json::trusted(t.into()),
+        };
+        assert_eq!(
+            body(r#"{"type":"t"}"#).record(id).as_str(),
+            r#"{"id":"5-1","ts":5,"type":"t"}"#
+        );
+        assert_eq!(body("{}").record(id).as_str(), r#"{"id":"5-1","ts":5}"#);
+        assert_eq!(body(" { } ").record(id).as_str(), r#"{"id":"5-1","ts":5} "#);
     }
 
     #[tokio::test]
