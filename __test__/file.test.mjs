@@ -2,7 +2,7 @@
 // backends"): restarts, torn tails at every byte offset, corruption, the single-owner lock,
 // hostile names, kill -9 with a ledger of acknowledged writes, active jobs after a crash,
 // delayed and cron jobs across restarts, compaction. Real files, real child processes.
-import { test, describe } from 'node:test'
+import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -327,6 +327,43 @@ describe('file backends: crashes', () => {
     assert.equal(await q.enqueue('crash', { name: 'work', data: {}, opts: { jobId: 'the-job' } }), 'the-job')
     assert.equal((await q.getJobCounts('crash')).completed, 1)
     await q.close()
+  })
+})
+
+describe('file store: write errors', () => {
+  // A real full disk: a 256 KiB tmpfs (needs root to mount; CI runs as root).
+  const mountPoint = path.join(root, 'tiny')
+  fs.mkdirSync(mountPoint, { recursive: true })
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]).status === 0
+  after(() => {
+    if (mounted) spawnSync('umount', ['-l', mountPoint])
+  })
+
+  test('a failed write rejects with NVENT_IO, every later call too, and acknowledged data survives', { skip: !mounted && 'cannot mount a tmpfs (not root)' }, async () => {
+    const dataDir = path.join(mountPoint, 'data')
+    const s = new FileStoreAdapter({ dataDir, durability: 'always' })
+    const acked = []
+    let failure
+    for (let i = 0; i < 1000 && !failure; i++) {
+      try {
+        await s.kv.set(`k${i}`, 'v'.repeat(1024))
+        acked.push(i)
+      } catch (e) {
+        failure = e
+      }
+    }
+    assert.ok(failure, 'the disk filled up')
+    assert.equal(failure.code, 'NVENT_IO', failure.message)
+    assert.ok(acked.length > 10)
+    // No silent retry, and memory is never read back without disk: every call is refused.
+    await rejectsCode(s.kv.get('k0'), 'NVENT_IO')
+    await rejectsCode(s.kv.set('after', 1), 'NVENT_IO')
+    await s.close().catch(() => {})
+    // Free some room, reopen: every acknowledged write is there, the failed one is not.
+    const reopened = new FileStoreAdapter({ dataDir })
+    for (const i of acked) assert.equal(await reopened.kv.get(`k${i}`), 'v'.repeat(1024), `k${i}`)
+    assert.equal(await reopened.kv.get('after'), null)
+    await reopened.close()
   })
 })
 
