@@ -15,6 +15,7 @@ pub mod glob;
 pub mod options;
 pub mod queue;
 pub mod ready;
+pub mod redis;
 pub mod runtime;
 pub mod store;
 pub mod stream;

@@ -683,7 +683,7 @@ impl StoreAdapter for MemoryStoreAdapter {
 
 /// Orders JSON values for `sortBy`: missing/null first, then numbers, strings, booleans,
 /// then anything else by its JSON text.
-fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+pub(crate) fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     fn rank(v: Option<&Value>) -> u8 {
         match v {
             None | Some(Value::Null) => 0,

@@ -22,6 +22,7 @@
 pub mod facade;
 pub mod memory;
 pub mod metadata;
+pub mod redis;
 
 use crate::callback::Callback;
 use crate::error::Result;
