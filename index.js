@@ -3,7 +3,8 @@
 // addon; this file only gathers their exports (SPEC §1). The keys are written out so that
 // Node's ESM loader sees them as named exports of this CommonJS module.
 
-const { FileQueueAdapter, RedisQueueAdapter, RedisStreamAdapter, FileStoreAdapter, RedisStoreAdapter } = require('./js/pending')
+const { FileQueueAdapter, RedisQueueAdapter, FileStoreAdapter } = require('./js/pending')
+const { RedisStoreAdapter, RedisStreamAdapter } = require('./js/redis')
 const { MemoryStoreAdapter } = require('./js/store')
 const { MemoryQueueAdapter } = require('./js/queue')
 const { MemoryStreamAdapter } = require('./js/stream')

@@ -22,7 +22,5 @@ function pending(name, issue) {
 module.exports = {
   FileStoreAdapter: pending('FileStoreAdapter', 'File backends'),
   FileQueueAdapter: pending('FileQueueAdapter', 'File backends'),
-  RedisStoreAdapter: pending('RedisStoreAdapter', 'Redis store and stream backends'),
-  RedisStreamAdapter: pending('RedisStreamAdapter', 'Redis store and stream backends'),
   RedisQueueAdapter: pending('RedisQueueAdapter', 'Redis queue backend'),
 }

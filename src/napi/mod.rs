@@ -24,6 +24,8 @@ mod outbox;
 mod queue;
 mod store;
 mod stream;
+// After `store` and `stream`: napi-derive must have seen the structs it adds factories to.
+mod redis;
 
 /// Converts a core error into the JS error the JS layer decodes.
 pub(crate) fn js_err(e: NventError) -> napi::Error {

@@ -81,6 +81,25 @@ pub fn store_glob_literal(pattern: &str) -> Option<String> {
     Some(out)
 }
 
+/// A Redis pattern with every unescaped `?` (one byte) widened to `*`.
+pub fn widen_single(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '?' => out.push('*'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// A topic pattern (only `*` is a wildcard, SPEC §4) as a `PSUBSCRIBE` pattern.
 pub fn topic_pattern(topic: &str) -> String {
     let mut out = String::with_capacity(topic.len());

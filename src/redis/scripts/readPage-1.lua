@@ -2,7 +2,8 @@
 -- KEYS[1]  the index; metadata hashes are KEYS[1] .. ':meta:' .. id (single-node Redis)
 -- ARGV[1]  offset   ARGV[2]  limit, or 'count' to count matches only
 -- ARGV[3]  number of filters, then per filter: dot path, number of candidates,
---          candidates as JSON texts (a missing field matches 'null')
+--          candidates as JSON texts (a missing field matches 'null'; a stored text
+--          that is not JSON matches the JSON string of it)
 -- Returns: {id, score, {field, value, ...}, ...} by score then id descending, or a count.
 local key = KEYS[1]
 local offset = tonumber(ARGV[1])
@@ -42,7 +43,9 @@ while true do
     for k, f in ipairs(filters) do
       local v = got[k]
       if not v then v = 'null' end
-      if not (f.wants[v] or f.wants['"' .. v .. '"']) then ok = false break end
+      -- A raw (non-JSON) string written by the TypeScript adapter compares as a string.
+      local hit = f.wants[v] or (f.wants['"' .. v .. '"'] and not pcall(cjson.decode, v))
+      if not hit then ok = false break end
     end
     if ok then
       matched = matched + 1

@@ -17,12 +17,10 @@ type Entry = (String, Vec<(String, String)>);
 
 impl RedisStoreAdapter {
     pub(super) async fn append(&self, subject: &str, event: Map<String, Value>) -> Result<Json> {
-        let body = Value::Object(event).to_string();
+        // Serializing has no depth limit (parsing has): the facade checked the depth.
+        let body = serde_json::to_string(&event)
+            .map_err(|e| crate::error::NventError::internal(format!("event serialization: {e}")))?;
         let tail = &body[1..body.len() - 1];
-        let Value::Object(event) = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null)
-        else {
-            return Err(crate::error::NventError::internal("event re-parse"));
-        };
         let mut inv = scripts::APPEND_EVENT.key(subject);
         inv.arg(self.opts.max_len)
             .arg(if self.opts.approx { "1" } else { "0" })

@@ -95,7 +95,19 @@ impl RedisStoreAdapter {
         if let Some(key) = keys::store_glob_literal(pattern) {
             return self.redis.script(&scripts::DELETE_STRINGS.arg(key)).await;
         }
+        // Redis's `?` is one byte, ours one character: with a `?` the server matches a
+        // wider pattern and the exact glob filters here.
+        let exact = if pattern.contains('?') {
+            Some(crate::glob::Glob::new(pattern)?)
+        } else {
+            None
+        };
         let glob = keys::store_glob(pattern);
+        let glob = if exact.is_some() {
+            keys::widen_single(&glob)
+        } else {
+            glob
+        };
         let mut cursor = 0u64;
         let mut total = 0u64;
         loop {
@@ -110,6 +122,10 @@ impl RedisStoreAdapter {
                         .arg(CLEAR_BATCH),
                 )
                 .await?;
+            let found: Vec<String> = match &exact {
+                Some(g) => found.into_iter().filter(|k| g.is_match(k)).collect(),
+                None => found,
+            };
             if !found.is_empty() {
                 let n: u64 = self
                     .redis
