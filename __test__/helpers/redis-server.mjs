@@ -132,6 +132,7 @@ export async function startRedis({ extra = [], appendonly = false, pingPort } = 
     async stop() {
       if (!child || child.exitCode !== null) return
       const done = new Promise((r) => child.once('exit', r))
+      child.ref() // keep the loop alive until it has exited
       child.kill('SIGTERM')
       await done
     },

@@ -10,7 +10,7 @@ use crate::options::Opts;
 use crate::redis::{Redis, RedisConfig};
 use crate::store::facade::Store;
 use crate::store::redis::{RedisStoreAdapter, RedisStoreOptions};
-use crate::stream::redis::{RedisStreamAdapter, DEFAULT_RETAIN};
+use crate::stream::redis::{RedisStreamAdapter, RedisStreamOptions};
 use crate::value::Json;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -74,18 +74,26 @@ impl NativeStore {
 
 #[napi]
 impl NativeStream {
-    /// A Redis stream. `options` is JSON text of `{ connection, prefix?, retain?, limits? }`
-    /// (`retain`: messages kept per topic for `fromBeginning` and groups, default 1000).
+    /// A Redis stream. `options` is JSON text of `{ connection, prefix?, retain?,
+    /// claimIdleMs?, maxDeliveries?, limits? }` (`retain`: messages kept per topic for
+    /// `fromBeginning` and groups, default 1000; `claimIdleMs`: when a group entry left
+    /// pending by a dead consumer is taken over, default 15000; `maxDeliveries`: after
+    /// how many deliveries it is dead-lettered, default 5).
     #[napi(factory)]
     pub fn redis(outbox: &Outbox, options: Option<String>, gap_target: u32) -> napi::Result<Self> {
         sync(|| {
             let limits = super::limits(options.as_deref())?;
             let o = Opts::parse("stream options", options.as_deref())?;
-            let retain = o.uint("retain")?.unwrap_or(DEFAULT_RETAIN);
+            let d = RedisStreamOptions::default();
+            let opts = RedisStreamOptions {
+                prefix: prefix(&o)?,
+                retain: o.uint("retain")?.unwrap_or(d.retain),
+                claim_idle_ms: o.uint("claimIdleMs")?.unwrap_or(d.claim_idle_ms),
+                max_deliveries: o.uint("maxDeliveries")?.unwrap_or(d.max_deliveries),
+            };
             let adapter = RedisStreamAdapter::new(
                 connection(&o)?,
-                prefix(&o)?,
-                retain,
+                opts,
                 gap(outbox.core.clone(), gap_target, "stream"),
             );
             Ok(NativeStream::from_adapter(

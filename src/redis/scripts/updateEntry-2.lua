@@ -10,11 +10,12 @@ if ARGV[2] ~= '' then
   if tonumber(v or '0') ~= tonumber(ARGV[2]) then return 0 end
 end
 local fields = redis.call('HKEYS', KEYS[2])
-local function drop_subtree(path)
+-- Deletes the fields below `path` (and `path` itself when `with_self`).
+local function drop_subtree(path, with_self)
   local pre = path .. '.'
   for i = 1, #fields do
     local f = fields[i]
-    if f and (f == path or string.sub(f, 1, #pre) == pre) then
+    if f and ((with_self and f == path) or string.sub(f, 1, #pre) == pre) then
       redis.call('HDEL', KEYS[2], f)
       fields[i] = false
     end
@@ -42,16 +43,16 @@ end
 for i = 3, #ARGV, 3 do
   local op, path, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if op == 'd' then
-    drop_subtree(path)
+    drop_subtree(path, true)
   elseif op == 's' then
-    drop_subtree(path)
+    -- HSET over an existing field keeps its place: key order survives updates.
+    drop_subtree(path, false)
     drop_leaf_ancestors(path)
     redis.call('HSET', KEYS[2], path, value)
     table.insert(fields, path)
   elseif op == 'e' then
     local cur = redis.call('HGET', KEYS[2], path)
     if not has_subtree(path) and cur ~= '{}' then
-      drop_subtree(path)
       drop_leaf_ancestors(path)
       redis.call('HSET', KEYS[2], path, '{}')
       table.insert(fields, path)

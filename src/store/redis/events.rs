@@ -51,7 +51,7 @@ impl RedisStoreAdapter {
             let want = if opts.types.is_some() {
                 BATCH
             } else {
-                limit.min(100_000).max(1)
+                limit.clamp(1, 100_000)
             };
             let count = if opts.types.is_none() && opts.limit.is_none() {
                 None

@@ -62,11 +62,14 @@ pub struct RedisStoreAdapter {
     hub: Hub,
 }
 
+/// The local subscribers of one channel, with their ids.
+type Subscribers = Vec<(u64, Arc<dyn Callback>)>;
+
 /// Local subscribers of store subjects, by channel.
 #[derive(Default)]
 struct Subs {
     next: AtomicU64,
-    by_channel: Mutex<HashMap<String, Vec<(u64, Arc<dyn Callback>)>>>,
+    by_channel: Mutex<HashMap<String, Subscribers>>,
     by_id: Mutex<HashMap<u64, String>>,
 }
 

@@ -31,10 +31,36 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Messages retained per topic for `fromBeginning` and groups.
 pub const DEFAULT_RETAIN: u64 = 1000;
 
+/// Options of the Redis stream besides the connection.
+#[derive(Debug, Clone)]
+pub struct RedisStreamOptions {
+    /// Names the retained streams (`{prefix}:stream:{topic}`).
+    pub prefix: String,
+    /// Messages retained per topic (approximate trimming).
+    pub retain: u64,
+    /// Pending group entries idle this long (ms) belong to a dead consumer.
+    pub claim_idle_ms: u64,
+    /// Deliveries after which a group entry is dead-lettered.
+    pub max_deliveries: u64,
+}
+
+impl Default for RedisStreamOptions {
+    fn default() -> Self {
+        RedisStreamOptions {
+            prefix: "nvent".into(),
+            retain: DEFAULT_RETAIN,
+            claim_idle_ms: reader::CLAIM_IDLE_MS,
+            max_deliveries: reader::MAX_DELIVERIES,
+        }
+    }
+}
+
 pub struct RedisStreamAdapter {
     redis: Redis,
     prefix: String,
     retain: u64,
+    claim_idle_ms: u64,
+    max_deliveries: u64,
     closed: AtomicBool,
     state: Arc<Mutex<State>>,
     hub: Hub,
@@ -111,8 +137,7 @@ impl RedisStreamAdapter {
     /// connection came back from a drop.
     pub fn new(
         redis: Redis,
-        prefix: String,
-        retain: u64,
+        opts: RedisStreamOptions,
         on_gap: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
@@ -148,8 +173,10 @@ impl RedisStreamAdapter {
         let hub = Hub::new(redis.clone(), on_message, on_gap);
         RedisStreamAdapter {
             redis,
-            prefix,
-            retain: retain.max(1),
+            prefix: opts.prefix,
+            retain: opts.retain.max(1),
+            claim_idle_ms: opts.claim_idle_ms.max(1),
+            max_deliveries: opts.max_deliveries.max(1),
             closed: AtomicBool::new(false),
             state,
             hub,
@@ -243,6 +270,8 @@ impl RedisStreamAdapter {
             group: opts.group.clone(),
             consumer: self.consumer.clone(),
             from_beginning: opts.from_beginning,
+            claim_idle_ms: self.claim_idle_ms,
+            max_deliveries: self.max_deliveries,
         };
         let state = Arc::downgrade(&self.state);
         match reader::Reader::start(spec, id, move |member, event| {

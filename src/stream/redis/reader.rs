@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Pending entries idle this long belong to a dead consumer.
+/// Default: pending entries idle this long belong to a dead consumer.
 pub const CLAIM_IDLE_MS: u64 = 15_000;
-/// Deliveries after which an entry is a poison message.
+/// Default: deliveries after which an entry is a poison message.
 pub const MAX_DELIVERIES: u64 = 5;
 /// How long one blocking read waits (then the reader checks for reclaims).
-const BLOCK_MS: u64 = 2_000;
+const BLOCK_MS: u64 = 1_000;
 const BATCH: usize = 100;
 
 pub struct Spec {
@@ -31,6 +31,8 @@ pub struct Spec {
     pub group: Option<String>,
     pub consumer: String,
     pub from_beginning: bool,
+    pub claim_idle_ms: u64,
+    pub max_deliveries: u64,
 }
 
 pub struct Reader {
@@ -233,7 +235,8 @@ async fn run<D>(
                     last = id;
                 }
                 if let Some(g) = &spec.group {
-                    if last_claim.elapsed() >= Duration::from_millis(BLOCK_MS) {
+                    let every = Duration::from_millis(BLOCK_MS.min(spec.claim_idle_ms));
+                    if last_claim.elapsed() >= every {
                         last_claim = Instant::now();
                         reclaim(&spec, g, &mut c, &cursor, &members, &deliver).await;
                     }
@@ -294,7 +297,7 @@ async fn reclaim<D: Fn(u64, &Json) -> bool>(
             },
             _ => 0,
         };
-        if count > MAX_DELIVERIES {
+        if count > spec.max_deliveries {
             let _: redis::RedisResult<String> = redis::cmd("XADD")
                 .arg(&spec.dead)
                 .arg("MAXLEN")
