@@ -1,0 +1,172 @@
+// Redis outages and security (SPEC §2, §4, §9): a restarted server (calls fail with
+// NVENT_BACKEND_UNAVAILABLE meanwhile, then succeed by themselves), a killed subscriber
+// connection (resubscribed, `nvent.stream.gap` on the bus), wrong credentials (NVENT_AUTH
+// with no password in the message), a least-privilege ACL user, and TLS with a throwaway CA.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RedisStoreAdapter, RedisStreamAdapter, getEventBus } from '../index.mjs'
+import { haveRedis, startRedis, freePort } from './helpers/redis-server.mjs'
+import { unique } from './helpers/expect.mjs'
+import { waitFor } from './helpers/wait.mjs'
+
+const skip = !haveRedis() && 'redis-server not installed'
+
+function haveOpenssl() {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('redis: outages', { skip }, () => {
+  test('a restarted server: NVENT_BACKEND_UNAVAILABLE during the outage, success after', async () => {
+    const server = await startRedis({ appendonly: true })
+    const store = new RedisStoreAdapter({ connection: { ...server.connection, commandTimeout: 1000, connectTimeout: 1000 } })
+    try {
+      const k = unique('outage')
+      await store.kv.set(k, { v: 1 })
+      await server.stop()
+      const started = Date.now()
+      await assert.rejects(store.kv.get(k), (e) => e.code === 'NVENT_BACKEND_UNAVAILABLE')
+      await assert.rejects(store.index.add(k + ':i', 'a', 1), (e) => e.code === 'NVENT_BACKEND_UNAVAILABLE')
+      assert.ok(Date.now() - started < 5000, 'failed within the timeouts')
+      await server.start()
+      const v = await waitFor(async () => {
+        try {
+          return await store.kv.get(k)
+        } catch (e) {
+          assert.equal(e.code, 'NVENT_BACKEND_UNAVAILABLE')
+          return null
+        }
+      }, { what: 'reconnect', timeoutMs: 15000, intervalMs: 100 })
+      assert.deepEqual(v, { v: 1 })
+      await store.index.add(k + ':i', 'a', 1)
+    } finally {
+      await store.close()
+      await server.close()
+    }
+  })
+
+  test('CLIENT KILL of the subscriber connection: resubscribed and a gap event', async () => {
+    const server = await startRedis()
+    const stream = new RedisStreamAdapter({ connection: server.connection })
+    const store = new RedisStoreAdapter({ connection: server.connection })
+    const gaps = []
+    const off = getEventBus().onType('nvent.stream.gap', (e) => gaps.push(e))
+    try {
+      const topic = unique('gap')
+      const got = []
+      await stream.subscribe(topic, (m) => got.push(m.data))
+      const subject = unique('gap:subject')
+      const events = []
+      await store.stream.subscribe(subject, (e) => events.push(e.data))
+      await stream.publish(topic, { type: 't', data: 1 })
+      await waitFor(() => got.length === 1, { what: 'first message' })
+      assert.equal(typeof (await server.cmd('CLIENT', 'KILL', 'TYPE', 'pubsub')), 'number')
+      await waitFor(() => gaps.length >= 2, { what: 'gap events of the stream and the store', timeoutMs: 10000 })
+      assert.deepEqual(gaps.map((g) => g.data.source).sort(), ['store', 'stream'])
+      // Resubscribed: later messages and appends arrive again.
+      await waitFor(async () => {
+        await stream.publish(topic, { type: 't', data: 2 })
+        return got.includes(2)
+      }, { what: 'delivery after resubscribe', intervalMs: 100 })
+      await store.stream.append(subject, { type: 't', data: 'after' })
+      await waitFor(() => events.includes('after'), { what: 'store event after resubscribe' })
+    } finally {
+      off()
+      await stream.close()
+      await store.close()
+      await server.close()
+    }
+  })
+})
+
+describe('redis: credentials', { skip }, () => {
+  const SECRET = 'pa55-w0rd-XYZ'
+  test('wrong credentials give NVENT_AUTH without the password; a least-privilege ACL user works', async () => {
+    const server = await startRedis({
+      extra: [
+        '--user', 'default', 'off',
+        '--user', 'app', 'on', `>${SECRET}`, 'resetkeys', '~*', 'resetchannels', '&*',
+        '-@all', '+@read', '+@write', '+@stream', '+@pubsub', '+@scripting', '+@connection',
+        '+@transaction', '-@dangerous',
+      ],
+    })
+    const bad = new RedisStoreAdapter({ connection: { ...server.connection, username: 'app', password: 'nope-' + SECRET } })
+    const badUrl = new RedisStoreAdapter({ connection: { url: `redis://app:wrong${SECRET}@127.0.0.1:${server.port}` } })
+    const good = new RedisStoreAdapter({ connection: { ...server.connection, username: 'app', password: SECRET } })
+    const stream = new RedisStreamAdapter({ connection: { url: `redis://app:${SECRET}@127.0.0.1:${server.port}` } })
+    try {
+      for (const s of [bad, badUrl]) {
+        await assert.rejects(s.kv.get('k'), (e) => {
+          assert.equal(e.code, 'NVENT_AUTH')
+          assert.ok(!e.message.includes(SECRET), e.message)
+          assert.ok(!String(e.stack).includes(SECRET))
+          return true
+        })
+      }
+      const k = unique('acl')
+      await good.kv.set(k, 1, 10)
+      assert.equal(await good.kv.increment(k, 2), 3)
+      await good.index.add(k + ':i', 'a', 1, { n: 1 })
+      await good.index.update(k + ':i', 'a', { m: 2 })
+      assert.equal((await good.index.read(k + ':i')).length, 1)
+      await good.stream.append(k + ':s', { type: 't' })
+      assert.equal(await good.kv.clear(k + '*'), 1)
+      assert.equal(await good.claim.once(k + ':c', 'me', 5), true)
+      const got = []
+      await stream.subscribe(k, (m) => got.push(m.data))
+      await stream.subscribe(k + ':g', (m) => got.push(m.data), { group: 'g' })
+      await stream.publish(k, { type: 't', data: 'plain' })
+      await stream.publish(k + ':g', { type: 't', data: 'group' })
+      await waitFor(() => got.length === 2, { what: 'deliveries as the ACL user' })
+    } finally {
+      for (const s of [bad, badUrl, good]) await s.close()
+      await stream.close()
+      await server.close()
+    }
+  })
+})
+
+describe('redis: TLS', { skip: skip || (!haveOpenssl() && 'openssl not installed') }, () => {
+  test('rediss:// with a CA made for the test', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvent-tls-'))
+    const f = (n) => join(dir, n)
+    const ssl = (...a) => execFileSync('openssl', a, { stdio: 'ignore' })
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=nvent test CA')
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost')
+    const ext = f('ext.cnf')
+    execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > '${ext}'`])
+    ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '1', '-extfile', ext)
+    const tlsPort = await freePort()
+    const server = await startRedis({
+      extra: ['--tls-port', String(tlsPort), '--tls-cert-file', f('server.crt'), '--tls-key-file', f('server.key'), '--tls-ca-cert-file', f('ca.crt'), '--tls-auth-clients', 'no'],
+    })
+    const ca = readFileSync(f('ca.crt'), 'utf8')
+    const store = new RedisStoreAdapter({ connection: { url: `rediss://127.0.0.1:${tlsPort}`, tls: { ca } } })
+    const untrusted = new RedisStoreAdapter({ connection: { url: `rediss://127.0.0.1:${tlsPort}`, connectTimeout: 2000 } })
+    const stream = new RedisStreamAdapter({ connection: { host: '127.0.0.1', port: tlsPort, tls: { ca } } })
+    try {
+      const k = unique('tls')
+      await store.kv.set(k, { secure: true })
+      assert.deepEqual(await store.kv.get(k), { secure: true })
+      const got = []
+      await stream.subscribe(k, (m) => got.push(m.data))
+      await stream.publish(k, { type: 't', data: 'over tls' })
+      await waitFor(() => got.length === 1, { what: 'message over TLS' })
+      await assert.rejects(untrusted.kv.get(k), (e) => typeof e.code === 'string' && e.code.startsWith('NVENT_'))
+    } finally {
+      await store.close()
+      await untrusted.close()
+      await stream.close()
+      await server.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
