@@ -268,7 +268,7 @@ async fn reclaim<D: Fn(u64, &Json) -> bool>(
         .arg(&spec.stream)
         .arg(group)
         .arg(&spec.consumer)
-        .arg(CLAIM_IDLE_MS)
+        .arg(spec.claim_idle_ms)
         .arg("0-0")
         .arg("COUNT")
         .arg(BATCH)
