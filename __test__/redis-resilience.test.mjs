@@ -4,7 +4,7 @@
 // with no password in the message), a least-privilege ACL user, and TLS with a throwaway CA.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -167,6 +167,31 @@ describe('redis: TLS', { skip: skip || (!haveOpenssl() && 'openssl not installed
       await stream.close()
       await server.close()
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('redis: process lifetime', { skip }, () => {
+  test('a process with open Redis adapters and subscriptions exits without close()', async () => {
+    const server = await startRedis()
+    try {
+      const script = `
+        import { RedisStoreAdapter, RedisStreamAdapter } from ${JSON.stringify(new URL('../index.mjs', import.meta.url).href)}
+        const connection = { host: '127.0.0.1', port: ${server.port} }
+        const store = new RedisStoreAdapter({ connection })
+        const stream = new RedisStreamAdapter({ connection })
+        await store.kv.set('exit-test', 1)
+        await store.stream.subscribe('exit-subject', () => {})
+        await stream.subscribe('exit-topic', () => {})
+        await stream.subscribe('exit-group', () => {}, { group: 'g' })
+        console.log('done')
+      `
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20000, encoding: 'utf8' })
+      assert.equal(r.error, undefined, 'exited by itself')
+      assert.equal(r.stdout.trim(), 'done', r.stderr)
+      assert.equal(r.status, 0)
+    } finally {
+      await server.close()
     }
   })
 })

@@ -123,6 +123,7 @@ mod tests {
         assert_eq!(store_glob_literal("a*"), None);
         assert_eq!(topic_pattern("a:*:?[b]"), "a:*:\\?\\[b\\]");
         assert_eq!(glob_literal("a*b"), "a\\*b");
+        assert_eq!(widen_single("a?b\\?"), "a*b\\?");
         assert_eq!(index_meta("k", "i"), "k:meta:i");
     }
 }
