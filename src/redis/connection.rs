@@ -214,7 +214,10 @@ impl RedisConfig {
         let info: ConnectionInfo = addr
             .into_connection_info()
             .map_err(|e| classify(&e, self))?
-            .set_redis_settings(redis);
+            .set_redis_settings(redis)
+            // Without TCP_NODELAY, Nagle holds back the next pipelined command until the
+            // previous one is acknowledged: many callers in flight would pay for it.
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
         match &self.tls {
             Some(t) if t.ca.is_some() || t.cert.is_some() => {
                 install_crypto_provider();
