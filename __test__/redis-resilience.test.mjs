@@ -195,3 +195,48 @@ describe('redis: process lifetime', { skip }, () => {
     }
   })
 })
+
+describe('redis: stream retention and poison messages', { skip }, () => {
+  test('the retained stream of a topic stays bounded', async () => {
+    const server = await startRedis()
+    const stream = new RedisStreamAdapter({ connection: server.connection, prefix: 'ret', retain: 10 })
+    try {
+      const topic = unique('retain')
+      for (let i = 0; i < 600; i++) await stream.publish(topic, { type: 't', data: i })
+      const len = await server.cmd('XLEN', `ret:stream:${topic}`)
+      // Approximate trimming (MAXLEN ~) cuts whole stream nodes (100 entries by default).
+      assert.ok(len >= 10 && len <= 110, `retained ${len}`)
+    } finally {
+      await stream.close()
+      await server.close()
+    }
+  })
+
+  test('a message delivered too often goes to the dead-letter stream, not to a member', async () => {
+    const server = await startRedis()
+    const stream = new RedisStreamAdapter({ connection: server.connection, prefix: 'dl', claimIdleMs: 100, maxDeliveries: 2 })
+    try {
+      const topic = unique('poison')
+      const key = `dl:stream:${topic}`
+      await server.cmd('XGROUP', 'CREATE', key, 'g', '$', 'MKSTREAM')
+      await stream.publish(topic, { type: 't', data: 'poison' })
+      // A consumer that keeps crashing on it: three deliveries, never acknowledged.
+      await server.cmd('XREADGROUP', 'GROUP', 'g', 'crashy', 'STREAMS', key, '>')
+      await server.cmd('XREADGROUP', 'GROUP', 'g', 'crashy', 'STREAMS', key, '0')
+      await server.cmd('XREADGROUP', 'GROUP', 'g', 'crashy', 'STREAMS', key, '0')
+      const got = []
+      await stream.subscribe(topic, (m) => got.push(m.data), { group: 'g' })
+      await waitFor(async () => (await server.cmd('XLEN', `${key}:dead`)) === 1, { what: 'a dead letter', timeoutMs: 10000 })
+      const [[, fields]] = await server.cmd('XRANGE', `${key}:dead`, '-', '+')
+      assert.equal(JSON.parse(fields[1]).data, 'poison')
+      await waitFor(async () => (await server.cmd('XPENDING', key, 'g'))[0] === 0, { what: 'acknowledged' })
+      assert.deepEqual(got, [])
+      await stream.publish(topic, { type: 't', data: 'fine' })
+      await waitFor(() => got.length === 1, { what: 'the next message' })
+      assert.deepEqual(got, ['fine'])
+    } finally {
+      await stream.close()
+      await server.close()
+    }
+  })
+})
