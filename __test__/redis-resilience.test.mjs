@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RedisStoreAdapter, RedisStreamAdapter, getEventBus } from '../index.mjs'
 import { haveRedis, startRedis, freePort } from './helpers/redis-server.mjs'
-import { unique } from './helpers/expect.mjs'
+import { unique, settle } from './helpers/expect.mjs'
 import { waitFor } from './helpers/wait.mjs'
 
 const skip = !haveRedis() && 'redis-server not installed'
@@ -49,6 +49,38 @@ describe('redis: outages', { skip }, () => {
       await store.index.add(k + ':i', 'a', 1)
     } finally {
       await store.close()
+      await server.close()
+    }
+  })
+
+  test('a server that stops answering: commands time out with NVENT_BACKEND_UNAVAILABLE; blocking reads are exempt', async () => {
+    const server = await startRedis()
+    const connection = { ...server.connection, commandTimeout: 300 }
+    const store = new RedisStoreAdapter({ connection })
+    const stream = new RedisStreamAdapter({ connection })
+    try {
+      const topic = unique('timeout')
+      const got = []
+      await stream.subscribe(topic, (m) => got.push(m.data), { group: 'g' })
+      // Blocking reads last 1 s each, longer than the command timeout: they must go on.
+      await settle(1500)
+      await stream.publish(topic, { type: 't', data: 1 })
+      await waitFor(() => got.length === 1, { what: 'delivery after blocking reads outlived the command timeout' })
+      await store.kv.set('k', 1)
+      server.pause()
+      const t0 = Date.now()
+      await assert.rejects(store.kv.get('k'), (e) => {
+        assert.equal(e.code, 'NVENT_BACKEND_UNAVAILABLE')
+        assert.match(e.message, /300 ms/)
+        return true
+      })
+      assert.ok(Date.now() - t0 < 3000, 'bounded by the command timeout')
+      server.resume()
+      assert.equal(await waitFor(async () => store.kv.get('k').catch(() => null), { what: 'answers again', intervalMs: 50 }), 1)
+    } finally {
+      server.resume()
+      await store.close()
+      await stream.close()
       await server.close()
     }
   })

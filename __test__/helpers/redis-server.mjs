@@ -136,6 +136,13 @@ export async function startRedis({ extra = [], appendonly = false, pingPort } = 
       child.kill('SIGTERM')
       await done
     },
+    /** SIGSTOP: the server keeps its sockets but answers nothing until `resume()`. */
+    pause() {
+      child.kill('SIGSTOP')
+    },
+    resume() {
+      child.kill('SIGCONT')
+    },
     async restart() {
       await server.stop()
       await server.start()
