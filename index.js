@@ -3,7 +3,8 @@
 // addon; this file only gathers their exports (SPEC §1). The keys are written out so that
 // Node's ESM loader sees them as named exports of this CommonJS module.
 
-const { RedisQueueAdapter, RedisStreamAdapter, RedisStoreAdapter } = require('./js/pending')
+const { RedisQueueAdapter } = require('./js/pending')
+const { RedisStoreAdapter, RedisStreamAdapter } = require('./js/redis')
 const { MemoryStoreAdapter, FileStoreAdapter } = require('./js/store')
 const { MemoryQueueAdapter, FileQueueAdapter } = require('./js/queue')
 const { MemoryStreamAdapter } = require('./js/stream')

@@ -20,7 +20,5 @@ function pending(name, issue) {
 }
 
 module.exports = {
-  RedisStoreAdapter: pending('RedisStoreAdapter', 'Redis store and stream backends'),
-  RedisStreamAdapter: pending('RedisStreamAdapter', 'Redis store and stream backends'),
   RedisQueueAdapter: pending('RedisQueueAdapter', 'Redis queue backend'),
 }

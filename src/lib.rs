@@ -17,6 +17,7 @@ pub mod journal;
 pub mod options;
 pub mod queue;
 pub mod ready;
+pub mod redis;
 pub mod runtime;
 pub mod store;
 pub mod stream;

@@ -7,7 +7,26 @@ use std::future::Future;
 use std::sync::OnceLock;
 use tokio::runtime::{Builder, Handle, Runtime};
 
-static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
+static HANDLE: OnceLock<std::result::Result<Handle, String>> = OnceLock::new();
+static OWNED: OnceLock<Runtime> = OnceLock::new();
+
+/// Builds a runtime of the engine's shape.
+///
+/// # Errors
+/// The OS refused threads.
+pub fn build() -> std::io::Result<Runtime> {
+    Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("nvent-engine")
+        .enable_all()
+        .build()
+}
+
+/// Makes `handle` the engine runtime (the binding hands napi the runtime it built, so
+/// that napi's futures and the engine's I/O share one pool). False if one was set already.
+pub fn install(handle: Handle) -> bool {
+    HANDLE.set(Ok(handle)).is_ok()
+}
 
 /// The runtime to spawn on: the current one when called from inside a runtime (tests,
 /// engine tasks), the engine's own otherwise (calls from the JS thread).
@@ -15,16 +34,14 @@ pub fn handle() -> Result<Handle> {
     if let Ok(h) = Handle::try_current() {
         return Ok(h);
     }
-    let rt = RUNTIME.get_or_init(|| {
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("nvent-engine")
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
+    let h = HANDLE.get_or_init(|| {
+        let rt = build().map_err(|e| e.to_string())?;
+        let h = rt.handle().clone();
+        let _ = OWNED.set(rt);
+        Ok(h)
     });
-    match rt {
-        Ok(rt) => Ok(rt.handle().clone()),
+    match h {
+        Ok(h) => Ok(h.clone()),
         Err(e) => Err(NventError::internal(format!(
             "cannot start the runtime: {e}"
         ))),

@@ -180,12 +180,13 @@ export interface RedisConnection {
   password?: string
   db?: number
   url?: string
-  tls?: boolean | Record<string, unknown>
+  /** `true`, or PEM texts: a CA to trust, a client certificate and key. */
+  tls?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean }
   connectTimeout?: number
   commandTimeout?: number
 }
 
-/** Not available in this build yet (issue "Redis store and stream backends"). */
+/** The store on a Redis shared by many processes (layout: docs/REDIS.md). No I/O until first use. */
 export declare class RedisStoreAdapter extends MemoryStoreAdapter {
   constructor(options: { connection: RedisConnection; prefix?: string; streams?: { trim?: { maxLen: number; approx?: boolean } } })
 }

@@ -50,7 +50,19 @@ export declare class MemoryStreamAdapter implements StreamAdapter {
   close(): Promise<void>
 }
 
-/** Not available in this build yet (issue "Redis store and stream backends"). */
+/**
+ * Pub/sub across processes on one Redis: plain subscriptions via Redis pub/sub, `group` and
+ * `fromBeginning` via Redis streams with consumer groups (docs/REDIS.md). No I/O until first use.
+ */
 export declare class RedisStreamAdapter extends MemoryStreamAdapter {
-  constructor(options: { connection: RedisConnection; prefix?: string })
+  constructor(options: {
+    connection: RedisConnection
+    prefix?: string
+    /** Messages retained per topic for `fromBeginning` and groups (default 1000). */
+    retain?: number
+    /** Group entries left pending this long (ms) by a dead consumer are taken over (default 15000). */
+    claimIdleMs?: number
+    /** Deliveries after which a group entry goes to the dead-letter stream (default 5). */
+    maxDeliveries?: number
+  })
 }

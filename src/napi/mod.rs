@@ -34,6 +34,19 @@ mod outbox;
 mod queue;
 mod store;
 mod stream;
+// After `store` and `stream`: napi-derive must have seen the structs it adds factories to.
+mod redis;
+
+/// napi's futures (pending engine calls) run on the engine runtime: a Redis reply then
+/// wakes its caller inside one thread pool instead of hopping between two.
+#[napi_derive::module_init]
+fn init() {
+    if let Ok(rt) = crate::runtime::build() {
+        if crate::runtime::install(rt.handle().clone()) {
+            napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+        }
+    }
+}
 
 /// Converts a core error into the JS error the JS layer decodes.
 pub(crate) fn js_err(e: NventError) -> napi::Error {
@@ -44,7 +57,7 @@ pub(crate) fn js_err(e: NventError) -> napi::Error {
     )
 }
 
-/// Either a value computed on the calling thread or a settlement ticket `{ t }`.
+/// Either a value computed on the calling thread or a settlement ticket `{ nventTicket }`.
 pub(crate) type Settled<'env, T> = Either<T, Object<'env>>;
 
 thread_local! {

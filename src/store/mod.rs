@@ -24,6 +24,7 @@ pub mod facade;
 pub mod file;
 pub mod memory;
 pub mod metadata;
+pub mod redis;
 
 use crate::callback::Callback;
 use crate::error::Result;

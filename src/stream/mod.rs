@@ -10,6 +10,7 @@
 //! on the event bus).
 
 pub mod memory;
+pub mod redis;
 
 use crate::callback::Callback;
 use crate::error::{NventError, Result};

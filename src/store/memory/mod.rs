@@ -27,6 +27,8 @@ use ahash::AHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
+/// Document sort order, shared with the Redis store's `list`.
+pub(crate) use tiers::compare_values;
 use tiers::{lock, Doc, Index, Kv, Record, Score, Streams};
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;

@@ -156,7 +156,7 @@ pub(super) fn number_of(json: &Json) -> Option<f64> {
 
 /// Orders JSON values for `sortBy`: missing/null first, then numbers, strings, booleans,
 /// then anything else by its JSON text.
-pub(super) fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+pub(crate) fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     fn rank(v: Option<&Value>) -> u8 {
         match v {
             None | Some(Value::Null) => 0,

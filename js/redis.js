@@ -1,0 +1,80 @@
+'use strict'
+// Redis backends (SPEC §3, §4, §9): the store and the stream over one Redis shared by many
+// processes. Constructors do no I/O; the engine connects on first use. `nvent.stream.gap`
+// events (a subscriber connection came back after a drop) go to the process bus.
+
+const native = require('./native')
+const { outbox, register } = require('./outbox')
+const { optionsText, limitsOf } = require('./codec')
+const { fromNative, NventError } = require('./errors')
+const { StoreView } = require('./store')
+const { StreamView } = require('./stream')
+
+// Fields whose value is `undefined` are treated as absent (configs often carry
+// `password: process.env.X`).
+function clean(o, what) {
+  if (o === undefined || o === null) return undefined
+  if (typeof o !== 'object' || Array.isArray(o)) {
+    throw new NventError('NVENT_INVALID_ARGUMENT', `${what} must be an object`)
+  }
+  const out = {}
+  for (const k of Object.keys(o)) {
+    if (o[k] !== undefined) out[k] = o[k]
+  }
+  return out
+}
+
+function redisOptions(options) {
+  const o = clean(options, 'redis adapter options') ?? {}
+  if (o.connection !== undefined) {
+    const c = clean(o.connection, 'connection')
+    if (c && c.tls && typeof c.tls === 'object') c.tls = clean(c.tls, 'connection.tls')
+    o.connection = c
+  }
+  if (o.streams && typeof o.streams === 'object') {
+    o.streams = clean(o.streams, 'streams')
+    if (o.streams.trim) o.streams.trim = clean(o.streams.trim, 'streams.trim')
+  }
+  return o
+}
+
+let gapTarget = 0
+function gapTargetId() {
+  if (gapTarget === 0) {
+    gapTarget = register((event) => require('./bus').getEventBus().publish(event))
+  }
+  return gapTarget
+}
+
+class RedisStoreAdapter extends StoreView {
+  /**
+   * @param {{ connection?: object, prefix?: string, streams?: { trim?: { maxLen?: number, approx?: boolean } } }} [options]
+   */
+  constructor(options) {
+    let n
+    let o
+    try {
+      o = redisOptions(options)
+      n = native.NativeStore.redis(outbox, optionsText(o), gapTargetId())
+    } catch (e) {
+      throw fromNative(e)
+    }
+    super(n, limitsOf(o))
+  }
+  async init() {}
+}
+
+class RedisStreamAdapter extends StreamView {
+  /** @param {{ connection?: object, prefix?: string, retain?: number }} [options] */
+  constructor(options) {
+    let n
+    try {
+      n = native.NativeStream.redis(outbox, optionsText(redisOptions(options)), gapTargetId())
+    } catch (e) {
+      throw fromNative(e)
+    }
+    super(n)
+  }
+}
+
+module.exports = { RedisStoreAdapter, RedisStreamAdapter }

@@ -1,0 +1,106 @@
+//! Factories of the Redis store and stream for JS. Options cross as JSON text; the gap
+//! target is the JS function that puts `nvent.stream.gap` on the process bus.
+
+use super::outbox::{Outbox, OutboxCore, ToJs};
+use super::store::NativeStore;
+use super::stream::NativeStream;
+use super::sync;
+use crate::callback::Callback;
+use crate::options::Opts;
+use crate::redis::{Redis, RedisConfig};
+use crate::store::facade::Store;
+use crate::store::redis::{RedisStoreAdapter, RedisStoreOptions};
+use crate::stream::redis::{RedisStreamAdapter, RedisStreamOptions};
+use crate::value::Json;
+use napi_derive::napi;
+use std::sync::Arc;
+
+/// Calls the JS gap target with `{ type: 'nvent.stream.gap', data: { source } }`.
+fn gap(outbox: Arc<OutboxCore>, target: u32, source: &'static str) -> Arc<dyn Fn() + Send + Sync> {
+    let cb = ToJs { outbox, target };
+    Arc::new(move || {
+        let event = serde_json::json!({
+            "type": "nvent.stream.gap",
+            "data": { "source": source, "reason": "the redis subscriber reconnected; messages published meanwhile were missed" },
+        });
+        cb.call(&Json::from_value(&event));
+    })
+}
+
+fn connection(o: &Opts) -> crate::Result<Redis> {
+    Redis::new(RedisConfig::parse(o.raw("connection"))?)
+}
+
+fn prefix(o: &Opts) -> crate::Result<String> {
+    Ok(o.str("prefix")?.unwrap_or("nvent").to_string())
+}
+
+#[napi]
+impl NativeStore {
+    /// A Redis store. `options` is JSON text of `{ connection, prefix?, streams?: { trim?:
+    /// { maxLen?, approx? } }, limits? }`. Does no I/O.
+    #[napi(factory)]
+    pub fn redis(outbox: &Outbox, options: Option<String>, gap_target: u32) -> napi::Result<Self> {
+        sync(|| {
+            let limits = super::limits(options.as_deref())?;
+            let o = Opts::parse("store options", options.as_deref())?;
+            let mut opts = RedisStoreOptions {
+                prefix: prefix(&o)?,
+                ..RedisStoreOptions::default()
+            };
+            if let Some(serde_json::Value::Object(s)) = o.raw("streams") {
+                if let Some(serde_json::Value::Object(t)) = s.get("trim") {
+                    let t = Opts::from_map("streams.trim", t.clone());
+                    if let Some(n) = t.uint("maxLen")? {
+                        opts.max_len = n;
+                    }
+                    if let Some(a) = t.bool("approx")? {
+                        opts.approx = a;
+                    }
+                }
+            }
+            let adapter = RedisStoreAdapter::new(
+                connection(&o)?,
+                opts,
+                gap(outbox.core.clone(), gap_target, "store"),
+            );
+            Ok(NativeStore::from_store(
+                Store::new(Arc::new(adapter), limits),
+                outbox,
+            ))
+        })
+    }
+}
+
+#[napi]
+impl NativeStream {
+    /// A Redis stream. `options` is JSON text of `{ connection, prefix?, retain?,
+    /// claimIdleMs?, maxDeliveries?, limits? }` (`retain`: messages kept per topic for
+    /// `fromBeginning` and groups, default 1000; `claimIdleMs`: when a group entry left
+    /// pending by a dead consumer is taken over, default 15000; `maxDeliveries`: after
+    /// how many deliveries it is dead-lettered, default 5).
+    #[napi(factory)]
+    pub fn redis(outbox: &Outbox, options: Option<String>, gap_target: u32) -> napi::Result<Self> {
+        sync(|| {
+            let limits = super::limits(options.as_deref())?;
+            let o = Opts::parse("stream options", options.as_deref())?;
+            let d = RedisStreamOptions::default();
+            let opts = RedisStreamOptions {
+                prefix: prefix(&o)?,
+                retain: o.uint("retain")?.unwrap_or(d.retain),
+                claim_idle_ms: o.uint("claimIdleMs")?.unwrap_or(d.claim_idle_ms),
+                max_deliveries: o.uint("maxDeliveries")?.unwrap_or(d.max_deliveries),
+            };
+            let adapter = RedisStreamAdapter::new(
+                connection(&o)?,
+                opts,
+                gap(outbox.core.clone(), gap_target, "stream"),
+            );
+            Ok(NativeStream::from_adapter(
+                Arc::new(adapter),
+                outbox,
+                limits,
+            ))
+        })
+    }
+}

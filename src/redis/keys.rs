@@ -1,0 +1,129 @@
+//! Every Redis key and channel name the engine builds (SPEC §9, seed 003).
+//!
+//! Store keys are used exactly as given (seed 003): an event stream lives at the subject
+//! key, an index at `{key}` with one metadata hash per entry at `{key}:meta:{id}`, a kv
+//! value at its key, a document collection as one hash at the collection name. `prefix`
+//! names only the engine's own keys and channels:
+//! - `{prefix}:store:events:{subject}` — pub/sub channel of a store subject's appends;
+//! - `{prefix}:stream:{topic}` — the retained messages of a stream topic (a Redis stream,
+//!   read by `fromBeginning` and consumer groups); `{prefix}:stream:{topic}:dead` — its
+//!   dead letters.
+//!
+//! Stream topics are pub/sub channels as written ("pub/sub channel = topic").
+
+/// The metadata hash of one index entry.
+pub fn index_meta(key: &str, id: &str) -> String {
+    format!("{key}:meta:{id}")
+}
+
+/// The pub/sub channel on which appends to a store subject are announced.
+pub fn store_events(prefix: &str, subject: &str) -> String {
+    format!("{prefix}:store:events:{subject}")
+}
+
+/// The Redis stream that retains a topic's messages.
+pub fn topic_stream(prefix: &str, topic: &str) -> String {
+    format!("{prefix}:stream:{topic}")
+}
+
+/// Where poison messages of a topic's consumer groups go.
+pub fn dead_letters(prefix: &str, topic: &str) -> String {
+    format!("{prefix}:stream:{topic}:dead")
+}
+
+/// Escapes every Redis glob metacharacter so that `s` matches only itself.
+pub fn glob_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A store glob (`*`, `?`, `\` escapes; SPEC §3.2) as a Redis `MATCH` pattern: `[` and `]`
+/// are literal for us, classes for Redis, so they are escaped.
+pub fn store_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push_str("\\\\"),
+            },
+            '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The key a store glob names when it has no wildcard, unescaped.
+pub fn store_glob_literal(pattern: &str) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' => return None,
+            '\\' => out.push(chars.next().unwrap_or('\\')),
+            _ => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A Redis pattern with every unescaped `?` (one byte) widened to `*`.
+pub fn widen_single(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '?' => out.push('*'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A topic pattern (only `*` is a wildcard, SPEC §4) as a `PSUBSCRIBE` pattern.
+pub fn topic_pattern(topic: &str) -> String {
+    let mut out = String::with_capacity(topic.len());
+    for c in topic.chars() {
+        if matches!(c, '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_translate_to_redis_patterns() {
+        assert_eq!(store_glob("a*[x]\\*"), "a*\\[x\\]\\*");
+        assert_eq!(store_glob_literal("a\\*b"), Some("a*b".into()));
+        assert_eq!(store_glob_literal("a*"), None);
+        assert_eq!(topic_pattern("a:*:?[b]"), "a:*:\\?\\[b\\]");
+        assert_eq!(glob_literal("a*b"), "a\\*b");
+        assert_eq!(widen_single("a?b\\?"), "a*b\\?");
+        assert_eq!(index_meta("k", "i"), "k:meta:i");
+    }
+}

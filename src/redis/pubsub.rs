@@ -1,0 +1,230 @@
+//! One pub/sub connection shared by an adapter's subscriptions, kept alive across drops.
+//!
+//! The hub counts subscriptions per channel and per pattern, so Redis sees one
+//! `SUBSCRIBE`/`PSUBSCRIBE` however many local subscriptions share a name. It connects on
+//! the first subscription. When the connection drops (server restart, `CLIENT KILL`), a
+//! background task reconnects with backoff, subscribes every live name again and then
+//! calls `on_gap`: messages published while it was away are lost (pub/sub is
+//! at-most-once, SPEC §4), and the owner tells the process bus so.
+//!
+//! Messages reach `on_message` from that one task, in the order Redis sent them.
+
+use super::Redis;
+use crate::error::{NventError, Result};
+use futures::StreamExt;
+use redis::aio::PubSubSink;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Receives `(channel, pattern if a pattern matched, payload)`.
+pub type OnMessage = Arc<dyn Fn(&str, Option<&str>, &[u8]) + Send + Sync>;
+pub type OnGap = Arc<dyn Fn() + Send + Sync>;
+
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    redis: Redis,
+    names: Mutex<Names>,
+    sink: watch::Sender<Option<PubSubSink>>,
+    on_message: OnMessage,
+    on_gap: OnGap,
+}
+
+#[derive(Default)]
+struct Names {
+    channels: HashMap<String, usize>,
+    patterns: HashMap<String, usize>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    closed: bool,
+}
+
+fn lock(m: &Mutex<Names>) -> std::sync::MutexGuard<'_, Names> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Hub {
+    pub fn new(redis: Redis, on_message: OnMessage, on_gap: OnGap) -> Hub {
+        Hub {
+            inner: Arc::new(Inner {
+                redis,
+                names: Mutex::new(Names::default()),
+                sink: watch::channel(None).0,
+                on_message,
+                on_gap,
+            }),
+        }
+    }
+
+    /// Subscribes to a channel (or a Redis glob pattern); resolves once Redis confirmed.
+    ///
+    /// # Errors
+    /// `NVENT_BACKEND_UNAVAILABLE` when no connection comes up within the connect
+    /// timeout, `NVENT_CLOSED` after [`Hub::close`].
+    pub async fn subscribe(&self, name: &str, pattern: bool) -> Result<()> {
+        let first = {
+            let mut n = lock(&self.inner.names);
+            if n.closed {
+                return Err(NventError::closed("redis subscriber"));
+            }
+            if n.task.is_none() {
+                let weak = Arc::downgrade(&self.inner);
+                n.task = Some(tokio::spawn(run(weak)));
+            }
+            let map = if pattern {
+                &mut n.patterns
+            } else {
+                &mut n.channels
+            };
+            let c = map.entry(name.to_string()).or_insert(0);
+            *c += 1;
+            *c == 1
+        };
+        if !first {
+            return Ok(());
+        }
+        let r = self.send(name, pattern, true).await;
+        if r.is_err() {
+            self.release(name, pattern);
+        }
+        r
+    }
+
+    /// Drops one subscription to `name`; the last one unsubscribes in Redis.
+    pub async fn unsubscribe(&self, name: &str, pattern: bool) {
+        if self.release(name, pattern) {
+            // Best effort: after a drop the reconnect no longer subscribes it anyway.
+            let _ = self.send(name, pattern, false).await;
+        }
+    }
+
+    /// True when this was the last subscription of `name`.
+    fn release(&self, name: &str, pattern: bool) -> bool {
+        let mut n = lock(&self.inner.names);
+        let map = if pattern {
+            &mut n.patterns
+        } else {
+            &mut n.channels
+        };
+        match map.get_mut(name) {
+            Some(c) if *c > 1 => {
+                *c -= 1;
+                false
+            }
+            Some(_) => {
+                map.remove(name);
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn send(&self, name: &str, pattern: bool, on: bool) -> Result<()> {
+        let timeout = self.inner.redis.config().connect_timeout;
+        let mut rx = self.inner.sink.subscribe();
+        let mut sink = match tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await {
+            Ok(Ok(s)) => s.clone().ok_or_else(|| NventError::internal("no sink"))?,
+            _ => {
+                return Err(NventError::BackendUnavailable {
+                    message: format!(
+                        "redis at {} is unreachable (no pub/sub connection within {} ms)",
+                        self.inner.redis.config().address(),
+                        timeout.as_millis()
+                    ),
+                })
+            }
+        };
+        let r = match (pattern, on) {
+            (false, true) => sink.subscribe(name).await,
+            (true, true) => sink.psubscribe(name).await,
+            (false, false) => sink.unsubscribe(name).await,
+            (true, false) => sink.punsubscribe(name).await,
+        };
+        r.map_err(|e| self.inner.redis.error(&e))
+    }
+
+    /// Stops the connection task; later subscribes fail with `NVENT_CLOSED`.
+    pub fn close(&self) {
+        let mut n = lock(&self.inner.names);
+        n.closed = true;
+        n.channels.clear();
+        n.patterns.clear();
+        if let Some(t) = n.task.take() {
+            t.abort();
+        }
+        self.inner.sink.send_replace(None);
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Keeps one pub/sub connection up while the hub lives. Holds the hub only weakly
+/// between messages so that dropping the adapter ends the task.
+async fn run(hub: Weak<Inner>) {
+    let mut connected_before = false;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let Some(inner) = hub.upgrade() else { return };
+        let redis = inner.redis.clone();
+        drop(inner);
+        let conn = redis.pubsub().await;
+        let Some(inner) = hub.upgrade() else { return };
+        let (mut sink, mut stream) = match conn {
+            Ok(ps) => ps.split(),
+            Err(_) => {
+                drop(inner);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let (channels, patterns): (Vec<String>, Vec<String>) = {
+            let n = lock(&inner.names);
+            (
+                n.channels.keys().cloned().collect(),
+                n.patterns.keys().cloned().collect(),
+            )
+        };
+        let mut ok = true;
+        if !channels.is_empty() {
+            ok &= sink.subscribe(&channels).await.is_ok();
+        }
+        if ok && !patterns.is_empty() {
+            ok &= sink.psubscribe(&patterns).await.is_ok();
+        }
+        if !ok {
+            drop(inner);
+            tokio::time::sleep(backoff).await;
+            continue;
+        }
+        backoff = Duration::from_millis(50);
+        inner.sink.send_replace(Some(sink));
+        if connected_before {
+            (inner.on_gap)();
+        }
+        connected_before = true;
+        drop(inner);
+        while let Some(msg) = stream.next().await {
+            let Some(inner) = hub.upgrade() else { return };
+            let pattern: Option<String> = if msg.from_pattern() {
+                msg.get_pattern().ok()
+            } else {
+                None
+            };
+            (inner.on_message)(
+                msg.get_channel_name(),
+                pattern.as_deref(),
+                msg.get_payload_bytes(),
+            );
+        }
+        let Some(inner) = hub.upgrade() else { return };
+        inner.sink.send_replace(None);
+    }
+}

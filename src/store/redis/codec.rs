@@ -1,0 +1,159 @@
+//! How store values sit in Redis (seed 003, SPEC §9): every leaf JSON-encoded, index
+//! metadata flattened to dot-path hash fields. Values written by the TypeScript reference
+//! adapter (raw strings, not JSON) still read back: text that is not JSON is a string.
+
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
+
+/// True when `text` is one complete JSON value. Stored values were depth-checked when
+/// written, so the parser's own recursion limit is lifted here.
+pub fn is_json(text: &str) -> bool {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    serde::Deserialize::deserialize(&mut de)
+        .map(|_: IgnoredAny| ())
+        .and_then(|_| de.end())
+        .is_ok()
+}
+
+/// The JSON text of a stored value: itself when it is JSON, else a JSON string of it.
+pub fn json_text(raw: String) -> String {
+    if is_json(&raw) {
+        raw
+    } else {
+        Value::String(raw).to_string()
+    }
+}
+
+/// A stored leaf as a value.
+pub fn leaf(raw: &str) -> Value {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    de.disable_recursion_limit();
+    match serde::Deserialize::deserialize(&mut de) {
+        Ok(v) if de.end().is_ok() => v,
+        _ => Value::String(raw.to_string()),
+    }
+}
+
+/// Flattens metadata to `(dot path, JSON leaf)` pairs in key order. Objects are walked
+/// (keys never contain `.`: the facade expanded dot keys); an empty object is a `{}` leaf
+/// so that it survives; arrays and scalars are leaves.
+pub fn flatten(v: &Map<String, Value>) -> Vec<(String, String)> {
+    fn walk(prefix: &str, m: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+        for (k, v) in m {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                Value::Object(inner) if !inner.is_empty() => walk(&path, inner, out),
+                other => out.push((path, other.to_string())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out
+}
+
+/// One step of a merge script (`updateEntry-2.lua`).
+pub enum MergeOp {
+    Set(String, String),
+    Delete(String),
+    EnsureObject(String),
+}
+
+/// The merge steps of a partial (expanded, nulls as delete markers): deep merge at every
+/// level, arrays replaced, `null` deleting a subtree.
+pub fn merge_ops(partial: &Map<String, Value>) -> Vec<MergeOp> {
+    fn walk(prefix: &str, m: &Map<String, Value>, out: &mut Vec<MergeOp>) {
+        for (k, v) in m {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                Value::Null => out.push(MergeOp::Delete(path)),
+                Value::Object(inner) if inner.is_empty() => out.push(MergeOp::EnsureObject(path)),
+                Value::Object(inner) => {
+                    // A non-object at `path` is replaced by an object: the script drops a
+                    // leaf ancestor before setting a leaf below it.
+                    let before = out.len();
+                    walk(&path, inner, out);
+                    if out[before..]
+                        .iter()
+                        .all(|o| matches!(o, MergeOp::Delete(_)))
+                    {
+                        out.push(MergeOp::EnsureObject(path));
+                    }
+                }
+                other => out.push(MergeOp::Set(path, other.to_string())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", partial, &mut out);
+    out
+}
+
+/// Rebuilds metadata from hash fields, in field order.
+pub fn unflatten(fields: Vec<(String, String)>) -> Value {
+    let mut root = Map::new();
+    for (path, raw) in fields {
+        let segments: Vec<&str> = path.split('.').collect();
+        insert(&mut root, &segments, leaf(&raw));
+    }
+    Value::Object(root)
+}
+
+fn insert(target: &mut Map<String, Value>, segments: &[&str], v: Value) {
+    let Some((first, rest)) = segments.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        match (target.get_mut(*first), v) {
+            // `{}` placeholder below fields already placed: keep the fields.
+            (Some(Value::Object(_)), Value::Object(m)) if m.is_empty() => {}
+            (_, v) => {
+                target.insert((*first).to_string(), v);
+            }
+        }
+        return;
+    }
+    let slot = target
+        .entry((*first).to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = slot {
+        insert(m, rest, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metadata_round_trips_through_fields() {
+        let m = json!({ "a": 1, "s": { "t": "x", "e": {}, "l": [1, null] }, "version": 0 });
+        let Value::Object(map) = &m else {
+            unreachable!()
+        };
+        let fields = flatten(map);
+        assert_eq!(fields[0], ("a".into(), "1".into()));
+        assert_eq!(unflatten(fields), m);
+    }
+
+    #[test]
+    fn raw_text_reads_as_a_string() {
+        assert_eq!(leaf("pending"), json!("pending"));
+        assert_eq!(leaf("\"5\""), json!("5"));
+        assert_eq!(json_text("hello world".into()), "\"hello world\"");
+        assert_eq!(json_text("[1,2]".into()), "[1,2]");
+    }
+}

@@ -1,0 +1,185 @@
+//! The sorted-index tier: a sorted set at `{key}` and one hash of dot-path fields per
+//! entry at `{key}:meta:{id}` (seed 003). Mutations are scripts; a page is one script
+//! call (ids, scores and metadata together: no N+1), filtered on the server.
+
+use super::codec::{flatten, merge_ops, unflatten, MergeOp};
+use super::RedisStoreAdapter;
+use crate::error::{NventError, Result};
+use crate::redis::{keys, scripts};
+use crate::store::{FieldFilter, IndexEntry, IndexReadOptions};
+use serde_json::{Map, Value};
+
+fn text(v: &redis::Value) -> Option<String> {
+    match v {
+        redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        redis::Value::SimpleString(s) => Some(s.clone()),
+        redis::Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+fn pairs(v: &redis::Value) -> Vec<(String, String)> {
+    let redis::Value::Array(items) = v else {
+        return Vec::new();
+    };
+    items
+        .chunks(2)
+        .filter_map(|c| Some((text(c.first()?)?, text(c.get(1)?)?)))
+        .collect()
+}
+
+fn score(s: &str) -> Result<f64> {
+    match s {
+        "inf" => Ok(f64::INFINITY),
+        "-inf" => Ok(f64::NEG_INFINITY),
+        _ => s.parse().map_err(|_| NventError::Corrupt {
+            message: format!("index score '{s}' is not a number"),
+        }),
+    }
+}
+
+/// The script arguments of a filter: per filter its path, candidate count, candidates.
+fn filter_args(inv: &mut redis::ScriptInvocation<'_>, filter: &[FieldFilter]) {
+    inv.arg(filter.len());
+    for f in filter {
+        inv.arg(f.path.join(".")).arg(f.any_of.len());
+        for want in &f.any_of {
+            inv.arg(want.to_string());
+        }
+    }
+}
+
+impl RedisStoreAdapter {
+    pub(super) async fn add(&self, key: &str, id: &str, score: f64, metadata: Value) -> Result<()> {
+        let meta = keys::index_meta(key, id);
+        let mut inv = scripts::ADD_ENTRY.key(key);
+        inv.key(&meta).arg(score.to_string()).arg(id);
+        if let Value::Object(m) = &metadata {
+            for (f, v) in flatten(m) {
+                inv.arg(f).arg(v);
+            }
+        }
+        let _: i64 = self.redis.script(&inv).await?;
+        Ok(())
+    }
+
+    pub(super) async fn entry(&self, key: &str, id: &str) -> Result<Option<IndexEntry>> {
+        let mut p = redis::pipe();
+        p.cmd("ZSCORE")
+            .arg(key)
+            .arg(id)
+            .cmd("HGETALL")
+            .arg(keys::index_meta(key, id));
+        let (s, fields): (Option<String>, Vec<(String, String)>) = self.redis.pipe(&p).await?;
+        let Some(s) = s else { return Ok(None) };
+        Ok(Some(IndexEntry {
+            id: id.to_string(),
+            score: score(&s)?,
+            metadata: unflatten(fields),
+        }))
+    }
+
+    pub(super) async fn page(&self, key: &str, opts: &IndexReadOptions) -> Result<Vec<IndexEntry>> {
+        if opts.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut inv = scripts::READ_PAGE.key(key);
+        inv.arg(opts.offset).arg(opts.limit);
+        filter_args(&mut inv, &opts.filter);
+        let flat: Vec<redis::Value> = self.redis.script(&inv).await?;
+        let mut out = Vec::with_capacity(flat.len() / 3);
+        for c in flat.chunks(3) {
+            let (Some(id), Some(s), Some(fields)) =
+                (c.first().and_then(text), c.get(1).and_then(text), c.get(2))
+            else {
+                continue;
+            };
+            out.push(IndexEntry {
+                id,
+                score: score(&s)?,
+                metadata: unflatten(pairs(fields)),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64> {
+        if filter.is_empty() {
+            return self.redis.query(redis::cmd("ZCARD").arg(key)).await;
+        }
+        let mut inv = scripts::READ_PAGE.key(key);
+        inv.arg(0).arg("count");
+        filter_args(&mut inv, filter);
+        self.redis.script(&inv).await
+    }
+
+    pub(super) async fn update(
+        &self,
+        key: &str,
+        id: &str,
+        partial: Map<String, Value>,
+        expected: Option<u64>,
+    ) -> Result<bool> {
+        let meta = keys::index_meta(key, id);
+        let mut inv = scripts::UPDATE_ENTRY.key(key);
+        inv.key(&meta)
+            .arg(id)
+            .arg(expected.map(|v| v.to_string()).unwrap_or_default());
+        for op in merge_ops(&partial) {
+            match op {
+                MergeOp::Set(p, v) => inv.arg("s").arg(p).arg(v),
+                MergeOp::Delete(p) => inv.arg("d").arg(p).arg(""),
+                MergeOp::EnsureObject(p) => inv.arg("e").arg(p).arg(""),
+            };
+        }
+        let n: i64 = self.redis.script(&inv).await?;
+        Ok(n == 1)
+    }
+
+    pub(super) async fn increment_field(
+        &self,
+        key: &str,
+        id: &str,
+        field: &[String],
+        by: f64,
+    ) -> Result<f64> {
+        let path = field.join(".");
+        let meta = keys::index_meta(key, id);
+        let r: Vec<String> = self
+            .redis
+            .script(
+                scripts::INCREMENT_FIELD
+                    .key(key)
+                    .key(&meta)
+                    .arg(id)
+                    .arg(&path)
+                    .arg(by.to_string()),
+            )
+            .await?;
+        match r.first().map(String::as_str) {
+            Some("ok") => r
+                .get(1)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| NventError::internal("increment result")),
+            Some("missing") => Err(NventError::not_found(format!(
+                "index entry '{id}' in '{key}'"
+            ))),
+            _ => Err(NventError::invalid_argument(format!(
+                "field '{path}' holds a value that is not a number"
+            ))),
+        }
+    }
+
+    pub(super) async fn remove(&self, key: &str, id: &str) -> Result<bool> {
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("ZREM")
+            .arg(key)
+            .arg(id)
+            .cmd("DEL")
+            .arg(keys::index_meta(key, id))
+            .ignore();
+        let (n,): (u64,) = self.redis.pipe(&p).await?;
+        Ok(n > 0)
+    }
+}

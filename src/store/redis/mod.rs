@@ -1,0 +1,449 @@
+//! `RedisStoreAdapter`: the store on a Redis shared by many processes (SPEC §3, §9).
+//!
+//! Layout (seed 003; docs/REDIS.md): an event stream at the subject key (XADD, trimmed
+//! with `MAXLEN ~ trim.maxLen`), an index as a sorted set at `{key}` plus one hash of
+//! dot-path fields per entry at `{key}:meta:{id}`, kv values as plain keys with expiry,
+//! a document collection as one hash at the collection name, a claim as a plain key.
+//! Every stored leaf is JSON-encoded (see [`codec`]). Every multi-step mutation is one Lua
+//! script or one MULTI, so concurrent processes never see or leave half a change.
+//!
+//! Deviations from the contract's wording: `subscribe` is pub/sub, so a subscriber that
+//! loses its connection misses the appends until it is back (a gap is reported on the
+//! bus); ids and `ts` come from the Redis server's clock.
+
+mod codec;
+mod events;
+mod index;
+mod kv;
+
+use crate::callback::Callback;
+use crate::error::{NventError, Result};
+use crate::redis::pubsub::Hub;
+use crate::redis::{on_runtime, Redis};
+use crate::store::{
+    FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions, StoreAdapter,
+};
+use crate::value::Json;
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Default `streams.trim.maxLen` (seed 003).
+pub const DEFAULT_MAX_LEN: u64 = 10_000;
+
+/// Options of the Redis store besides the connection.
+#[derive(Debug, Clone)]
+pub struct RedisStoreOptions {
+    /// Names the engine's own keys and channels (not store keys, SPEC §3).
+    pub prefix: String,
+    /// `MAXLEN` of every event stream; 0 = no trimming.
+    pub max_len: u64,
+    /// Approximate (`~`) trimming.
+    pub approx: bool,
+}
+
+impl Default for RedisStoreOptions {
+    fn default() -> Self {
+        RedisStoreOptions {
+            prefix: "nvent".into(),
+            max_len: DEFAULT_MAX_LEN,
+            approx: true,
+        }
+    }
+}
+
+pub struct RedisStoreAdapter {
+    redis: Redis,
+    opts: RedisStoreOptions,
+    closed: AtomicBool,
+    subs: Arc<Subs>,
+    hub: Hub,
+}
+
+/// The local subscribers of one channel, with their ids.
+type Subscribers = Vec<(u64, Arc<dyn Callback>)>;
+
+/// Local subscribers of store subjects, by channel.
+#[derive(Default)]
+struct Subs {
+    next: AtomicU64,
+    by_channel: Mutex<HashMap<String, Subscribers>>,
+    by_id: Mutex<HashMap<u64, String>>,
+}
+
+impl RedisStoreAdapter {
+    /// Builds the adapter; connects on first use. `on_gap` is told when the subscriber
+    /// connection came back after a drop.
+    pub fn new(redis: Redis, opts: RedisStoreOptions, on_gap: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let subs = Arc::new(Subs::default());
+        let s = subs.clone();
+        let on_message = Arc::new(move |channel: &str, _: Option<&str>, payload: &[u8]| {
+            let Ok(text) = std::str::from_utf8(payload) else {
+                return;
+            };
+            let targets: Vec<Arc<dyn Callback>> = {
+                let map = s.by_channel.lock().unwrap_or_else(|p| p.into_inner());
+                map.get(channel)
+                    .map(|v| v.iter().map(|(_, cb)| cb.clone()).collect())
+                    .unwrap_or_default()
+            };
+            if targets.is_empty() {
+                return;
+            }
+            let json = Json::trusted(text.to_string());
+            for cb in targets {
+                cb.call(&json);
+            }
+        });
+        let hub = Hub::new(redis.clone(), on_message, on_gap);
+        RedisStoreAdapter {
+            redis,
+            opts,
+            closed: AtomicBool::new(false),
+            subs,
+            hub,
+        }
+    }
+
+    fn open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(NventError::closed("store"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+// Every method enters the engine runtime for its polls (see `crate::redis::on_runtime`).
+#[async_trait]
+impl StoreAdapter for RedisStoreAdapter {
+    async fn stream_append(&self, subject: &str, event: crate::store::EventBody) -> Result<Json> {
+        let Value::Object(event) = event.json.to_value()? else {
+            return Err(NventError::invalid_argument("an event must be an object"));
+        };
+        on_runtime(async {
+            self.open()?;
+            self.append(subject, event).await
+        })
+        .await
+    }
+    async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {
+        on_runtime(async {
+            self.open()?;
+            self.read(subject, opts).await
+        })
+        .await
+    }
+    async fn stream_subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64> {
+        on_runtime(async {
+            self.open()?;
+            let channel = crate::redis::keys::store_events(&self.opts.prefix, subject);
+            let id = self.subs.next.fetch_add(1, Ordering::Relaxed) + 1;
+            self.subs
+                .by_channel
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(channel.clone())
+                .or_default()
+                .push((id, handler));
+            self.subs
+                .by_id
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, channel.clone());
+            if let Err(e) = self.hub.subscribe(&channel, false).await {
+                self.drop_sub(id);
+                return Err(e);
+            }
+            Ok(id)
+        })
+        .await
+    }
+    async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
+        on_runtime(async {
+            match self.drop_sub(id) {
+                Some(channel) => {
+                    self.hub.unsubscribe(&channel, false).await;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+        .await
+    }
+    async fn stream_delete(&self, subject: &str) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let n: u64 = self.redis.query(redis::cmd("DEL").arg(subject)).await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+    async fn stream_count(&self, subject: &str) -> Result<u64> {
+        on_runtime(async {
+            self.open()?;
+            self.redis.query(redis::cmd("XLEN").arg(subject)).await
+        })
+        .await
+    }
+
+    async fn kv_get(&self, key: &str) -> Result<Option<Json>> {
+        on_runtime(async {
+            self.open()?;
+            self.get(key).await
+        })
+        .await
+    }
+    async fn kv_set(&self, key: &str, value: Json, ttl_seconds: Option<f64>) -> Result<()> {
+        on_runtime(async {
+            self.open()?;
+            self.set(key, value, ttl_seconds).await
+        })
+        .await
+    }
+    async fn kv_delete(&self, key: &str) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let n: u64 = self.redis.query(redis::cmd("DEL").arg(key)).await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+    async fn kv_clear(&self, pattern: &str) -> Result<u64> {
+        on_runtime(async {
+            self.open()?;
+            self.clear(pattern).await
+        })
+        .await
+    }
+    async fn kv_increment(&self, key: &str, by: f64) -> Result<f64> {
+        on_runtime(async {
+            self.open()?;
+            self.increment(key, by).await
+        })
+        .await
+    }
+    async fn kv_exists(&self, key: &str) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let n: u64 = self.redis.query(redis::cmd("EXISTS").arg(key)).await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+    async fn kv_expire(&self, key: &str, ttl_seconds: f64) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            self.expire(key, ttl_seconds).await
+        })
+        .await
+    }
+    async fn kv_ttl(&self, key: &str) -> Result<Option<f64>> {
+        on_runtime(async {
+            self.open()?;
+            let ms: i64 = self.redis.query(redis::cmd("PTTL").arg(key)).await?;
+            Ok((ms >= 0).then(|| ms as f64 / 1000.0))
+        })
+        .await
+    }
+    async fn kv_mget(&self, keys: &[String]) -> Result<Vec<Option<Json>>> {
+        on_runtime(async {
+            self.open()?;
+            self.mget(keys).await
+        })
+        .await
+    }
+    async fn kv_mset(&self, entries: Vec<KvEntry>) -> Result<()> {
+        on_runtime(async {
+            self.open()?;
+            self.mset(entries).await
+        })
+        .await
+    }
+
+    async fn index_add(&self, key: &str, id: &str, score: f64, metadata: Value) -> Result<()> {
+        on_runtime(async {
+            self.open()?;
+            self.add(key, id, score, metadata).await
+        })
+        .await
+    }
+    async fn index_get(&self, key: &str, id: &str) -> Result<Option<IndexEntry>> {
+        on_runtime(async {
+            self.open()?;
+            self.entry(key, id).await
+        })
+        .await
+    }
+    async fn index_read(&self, key: &str, opts: &IndexReadOptions) -> Result<Vec<IndexEntry>> {
+        on_runtime(async {
+            self.open()?;
+            self.page(key, opts).await
+        })
+        .await
+    }
+    async fn index_count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64> {
+        on_runtime(async {
+            self.open()?;
+            self.count(key, filter).await
+        })
+        .await
+    }
+    async fn index_update(
+        &self,
+        key: &str,
+        id: &str,
+        partial: Map<String, Value>,
+        expected_version: Option<u64>,
+    ) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            self.update(key, id, partial, expected_version).await
+        })
+        .await
+    }
+    async fn index_increment(&self, key: &str, id: &str, field: &[String], by: f64) -> Result<f64> {
+        on_runtime(async {
+            self.open()?;
+            self.increment_field(key, id, field, by).await
+        })
+        .await
+    }
+    async fn index_delete(&self, key: &str, id: &str) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            self.remove(key, id).await
+        })
+        .await
+    }
+
+    async fn doc_save(&self, collection: &str, id: &str, doc: Json) -> Result<()> {
+        on_runtime(async {
+            self.open()?;
+            self.redis
+                .query(redis::cmd("HSET").arg(collection).arg(id).arg(doc.as_str()))
+                .await
+        })
+        .await
+    }
+    async fn doc_get(&self, collection: &str, id: &str) -> Result<Option<Json>> {
+        on_runtime(async {
+            self.open()?;
+            let v: Option<String> = self
+                .redis
+                .query(redis::cmd("HGET").arg(collection).arg(id))
+                .await?;
+            Ok(v.map(|t| Json::trusted(codec::json_text(t))))
+        })
+        .await
+    }
+    async fn doc_list(&self, collection: &str, opts: &ListOptions) -> Result<Vec<(String, Json)>> {
+        on_runtime(async {
+            self.open()?;
+            self.list(collection, opts).await
+        })
+        .await
+    }
+    async fn doc_delete(&self, collection: &str, id: &str) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let n: u64 = self
+                .redis
+                .query(redis::cmd("HDEL").arg(collection).arg(id))
+                .await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn claim_once(&self, key: &str, owner: &str, ttl_seconds: f64) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let owner = Value::String(owner.to_string()).to_string();
+            let ok: Option<String> = self
+                .redis
+                .query(
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(owner)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(kv::ttl_ms(ttl_seconds)),
+                )
+                .await?;
+            Ok(ok.is_some())
+        })
+        .await
+    }
+    async fn claim_release(&self, key: &str, owner: &str) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let owner = Value::String(owner.to_string()).to_string();
+            let n: u64 = self
+                .redis
+                .script(crate::redis::scripts::RELEASE_CLAIM.key(key).arg(owner))
+                .await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+    async fn claim_extend(&self, key: &str, owner: &str, ttl_seconds: f64) -> Result<bool> {
+        on_runtime(async {
+            self.open()?;
+            let owner = Value::String(owner.to_string()).to_string();
+            let n: u64 = self
+                .redis
+                .script(
+                    crate::redis::scripts::EXTEND_CLAIM
+                        .key(key)
+                        .arg(owner)
+                        .arg(kv::ttl_ms(ttl_seconds)),
+                )
+                .await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        self.subs
+            .by_channel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.subs
+            .by_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.hub.close();
+        Ok(())
+    }
+}
+
+impl RedisStoreAdapter {
+    /// Removes a local subscription; returns its channel.
+    fn drop_sub(&self, id: u64) -> Option<String> {
+        let channel = self
+            .subs
+            .by_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)?;
+        let mut map = self
+            .subs
+            .by_channel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = map.get_mut(&channel) {
+            v.retain(|(i, _)| *i != id);
+            if v.is_empty() {
+                map.remove(&channel);
+            }
+        }
+        Some(channel)
+    }
+}
