@@ -168,7 +168,21 @@ class Runner {
 }
 
 class QueueView {
-  constructor(n, lim, options) {
+  /**
+   * `make(signals)` builds the native queue, given the outbox target of this adapter's
+   * wake-ups and events.
+   */
+  constructor(make, options) {
+    const signals = register((sig) => this._onSignal(sig))
+    let n
+    try {
+      n = make(signals)
+    } catch (e) {
+      unregister(signals)
+      throw fromNative(e)
+    }
+    this._signals = signals
+    const lim = limitsOf(options)
     this._n = n
     this._h = n.handle()
     this._lim = lim
@@ -368,17 +382,7 @@ class MemoryQueueAdapter extends QueueView {
    * @param {{ defaultJobOptions?: object, worker?: object, closeTimeout?: number, limits?: object }} [options]
    */
   constructor(options) {
-    const signals = register((sig) => self._onSignal(sig))
-    let n
-    try {
-      n = native.NativeQueue.memory(outbox, signals, optionsText(options))
-    } catch (e) {
-      unregister(signals)
-      throw fromNative(e)
-    }
-    super(n, limitsOf(options), options)
-    const self = this
-    this._signals = signals
+    super((signals) => native.NativeQueue.memory(outbox, signals, optionsText(options)), options)
   }
 }
 
@@ -397,17 +401,7 @@ class FileQueueAdapter extends QueueView {
     if (options === null || typeof options !== 'object' || typeof options.dataDir !== 'string') {
       throw new NventError('NVENT_INVALID_ARGUMENT', 'FileQueueAdapter needs { dataDir: string }')
     }
-    const signals = register((sig) => self._onSignal(sig))
-    let n
-    try {
-      n = native.NativeQueue.file(outbox, signals, optionsText(options))
-    } catch (e) {
-      unregister(signals)
-      throw fromNative(e)
-    }
-    super(n, limitsOf(options), options)
-    const self = this
-    this._signals = signals
+    super((signals) => native.NativeQueue.file(outbox, signals, optionsText(options)), options)
   }
   /** Opens the data dir now (lock, recovery) instead of on first use. */
   init() {

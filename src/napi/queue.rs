@@ -53,7 +53,7 @@ impl NativeQueue {
             let limits = super::limits(Some(&options))?;
             let o = Opts::parse("file queue options", Some(&options))?;
             let adapter = crate::queue::file::FileQueueAdapter::new(
-                crate::queue::file::FileQueueOptions::parse(&o)?,
+                crate::file::dir::DataDirOptions::parse(&o, "file queue")?,
             );
             adapter.set_signals(Arc::new(ToJs {
                 outbox: outbox.core.clone(),

@@ -51,7 +51,7 @@ impl NativeStore {
         sync(|| {
             let limits = super::limits(Some(&options))?;
             let o = crate::options::Opts::parse("file store options", Some(&options))?;
-            let opts = crate::store::file::FileStoreOptions::parse(&o)?;
+            let opts = crate::file::dir::DataDirOptions::parse(&o, "file store")?;
             Ok(NativeStore::from_store(
                 Store::new(
                     Arc::new(crate::store::file::FileStoreAdapter::new(opts)),

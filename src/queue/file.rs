@@ -12,81 +12,25 @@
 use super::memory::MemoryQueueAdapter;
 use super::{Batch, Counts, NewJob, Outcome, QueueAdapter, ScheduleSpec, State, WorkerOptions};
 use crate::callback::Callback;
-use crate::error::{NventError, Result};
-use crate::file::lock::DirLock;
-use crate::file::wal::{RecoveryReport, Wal, WalConfig};
+use crate::error::Result;
+use crate::file::dir::{DataDirOptions, LazyDir, Opened};
 use crate::value::Json;
 use async_trait::async_trait;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone)]
-pub struct FileQueueOptions {
-    pub data_dir: PathBuf,
-    pub wal: WalConfig,
-}
-
-impl FileQueueOptions {
-    /// Reads `{ dataDir, durability?, recovery?, syncWindowMs?, compactAfterBytes? }`.
-    ///
-    /// # Errors
-    /// `NVENT_INVALID_ARGUMENT` for a missing `dataDir` or a bad option.
-    pub fn parse(o: &crate::options::Opts) -> Result<FileQueueOptions> {
-        let dir = o.str("dataDir")?.filter(|d| !d.is_empty()).ok_or_else(|| {
-            NventError::invalid_argument("the file queue needs options.dataDir (a directory path)")
-        })?;
-        Ok(FileQueueOptions {
-            data_dir: PathBuf::from(dir),
-            wal: WalConfig::from_options(o)?,
-        })
-    }
-}
-
-struct Opened {
-    queue: MemoryQueueAdapter,
-    wal: Arc<Wal>,
-    report: RecoveryReport,
-    _lock: DirLock,
-}
-
-enum Phase {
-    Fresh,
-    Open(Arc<Opened>),
-    Closed,
-}
-
 pub struct FileQueueAdapter {
-    opts: FileQueueOptions,
+    opts: DataDirOptions,
     signals: Mutex<Option<Arc<dyn Callback>>>,
-    phase: Mutex<Phase>,
-    opening: tokio::sync::Mutex<()>,
-}
-
-fn open(opts: FileQueueOptions, signals: Option<Arc<dyn Callback>>) -> Result<Opened> {
-    let lock = DirLock::acquire(&opts.data_dir)?;
-    let (wal, recovered) = Wal::open(&opts.data_dir, opts.wal)?;
-    let wal = Arc::new(wal);
-    let queue = MemoryQueueAdapter::new().with_journal(wal.clone());
-    if let Some(s) = signals {
-        queue.set_signals(s);
-    }
-    queue.replay(&recovered.records)?;
-    Ok(Opened {
-        queue,
-        wal,
-        report: recovered.report,
-        _lock: lock,
-    })
+    dir: LazyDir<MemoryQueueAdapter>,
 }
 
 impl FileQueueAdapter {
     /// Does no I/O; the data dir is opened on first use.
-    pub fn new(opts: FileQueueOptions) -> FileQueueAdapter {
+    pub fn new(opts: DataDirOptions) -> FileQueueAdapter {
         FileQueueAdapter {
             opts,
             signals: Mutex::new(None),
-            phase: Mutex::new(Phase::Fresh),
-            opening: tokio::sync::Mutex::new(()),
+            dir: LazyDir::new("the queue adapter"),
         }
     }
 
@@ -95,58 +39,44 @@ impl FileQueueAdapter {
         *self.signals.lock().unwrap_or_else(|p| p.into_inner()) = Some(signals);
     }
 
-    fn current(&self) -> Result<Option<Arc<Opened>>> {
-        match &*self.phase.lock().unwrap_or_else(|p| p.into_inner()) {
-            Phase::Fresh => Ok(None),
-            Phase::Open(o) => Ok(Some(o.clone())),
-            Phase::Closed => Err(NventError::closed("the queue adapter")),
-        }
-    }
-
-    async fn opened(&self) -> Result<Arc<Opened>> {
-        if let Some(o) = self.current()? {
-            return Ok(o);
-        }
-        let _one_opener = self.opening.lock().await;
-        if let Some(o) = self.current()? {
-            return Ok(o);
-        }
+    async fn opened(&self) -> Result<Arc<Opened<MemoryQueueAdapter>>> {
         let opts = self.opts.clone();
         let signals = self
             .signals
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let opened = crate::runtime::handle()?
-            .spawn_blocking(move || open(opts, signals))
+        self.dir
+            .get(move || {
+                Opened::open(&opts, |wal, records| {
+                    let queue = MemoryQueueAdapter::new().with_journal(wal);
+                    if let Some(s) = signals {
+                        queue.set_signals(s);
+                    }
+                    queue.replay(records)?;
+                    Ok(queue)
+                })
+            })
             .await
-            .map_err(|e| NventError::internal(format!("opening the queue: {e}")))??;
-        let opened = Arc::new(opened);
-        let mut phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(*phase, Phase::Closed) {
-            return Err(NventError::closed("the queue adapter"));
-        }
-        *phase = Phase::Open(opened.clone());
-        Ok(opened)
     }
 }
 
 #[async_trait]
 impl QueueAdapter for FileQueueAdapter {
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<String> {
-        self.opened().await?.queue.enqueue(queue, job).await
+        self.opened().await?.engine.enqueue(queue, job).await
     }
 
     async fn enqueue_bulk(&self, queue: &str, jobs: Vec<NewJob>) -> Result<Vec<String>> {
-        self.opened().await?.queue.enqueue_bulk(queue, jobs).await
+        self.opened().await?.engine.enqueue_bulk(queue, jobs).await
     }
 
     async fn schedule(&self, queue: &str, job: NewJob, spec: ScheduleSpec) -> Result<String> {
-        self.opened().await?.queue.schedule(queue, job, spec).await
+        self.opened().await?.engine.schedule(queue, job, spec).await
     }
 
     async fn get_job(&self, queue: &str, id: &str) -> Result<Option<Json>> {
-        self.opened().await?.queue.get_job(queue, id).await
+        self.opened().await?.engine.get_job(queue, id).await
     }
 
     async fn get_jobs(
@@ -158,25 +88,25 @@ impl QueueAdapter for FileQueueAdapter {
     ) -> Result<Vec<Json>> {
         self.opened()
             .await?
-            .queue
+            .engine
             .get_jobs(queue, states, limit, offset)
             .await
     }
 
     async fn get_job_counts(&self, queue: &str) -> Result<Counts> {
-        self.opened().await?.queue.get_job_counts(queue).await
+        self.opened().await?.engine.get_job_counts(queue).await
     }
 
     async fn pause(&self, queue: &str) -> Result<()> {
-        self.opened().await?.queue.pause(queue).await
+        self.opened().await?.engine.pause(queue).await
     }
 
     async fn resume(&self, queue: &str) -> Result<()> {
-        self.opened().await?.queue.resume(queue).await
+        self.opened().await?.engine.resume(queue).await
     }
 
     async fn is_paused(&self, queue: &str) -> Result<bool> {
-        self.opened().await?.queue.is_paused(queue).await
+        self.opened().await?.engine.is_paused(queue).await
     }
 
     async fn register_worker(
@@ -187,21 +117,21 @@ impl QueueAdapter for FileQueueAdapter {
     ) -> Result<()> {
         self.opened()
             .await?
-            .queue
+            .engine
             .register_worker(queue, job_name, opts)
             .await
     }
 
     async fn start_processing(&self, queue: &str) -> Result<()> {
-        self.opened().await?.queue.start_processing(queue).await
+        self.opened().await?.engine.start_processing(queue).await
     }
 
     async fn take(&self, queue: &str, max: usize) -> Result<Batch> {
-        self.opened().await?.queue.take(queue, max).await
+        self.opened().await?.engine.take(queue, max).await
     }
 
     async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64> {
-        self.opened().await?.queue.finish(queue, outcomes).await
+        self.opened().await?.engine.finish(queue, outcomes).await
     }
 
     async fn update_progress(
@@ -213,29 +143,33 @@ impl QueueAdapter for FileQueueAdapter {
     ) -> Result<()> {
         self.opened()
             .await?
-            .queue
+            .engine
             .update_progress(queue, id, token, progress)
             .await
     }
 
     async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()> {
-        self.opened().await?.queue.log(queue, id, token, line).await
+        self.opened()
+            .await?
+            .engine
+            .log(queue, id, token, line)
+            .await
     }
 
     async fn listen(&self, queue: &str, event: &str, on: bool) -> Result<()> {
-        self.opened().await?.queue.listen(queue, event, on).await
+        self.opened().await?.engine.listen(queue, event, on).await
     }
 
     async fn get_scheduled_jobs(&self, queue: &str) -> Result<Vec<Json>> {
-        self.opened().await?.queue.get_scheduled_jobs(queue).await
+        self.opened().await?.engine.get_scheduled_jobs(queue).await
     }
 
     async fn remove_scheduled_job(&self, id: &str) -> Result<bool> {
-        self.opened().await?.queue.remove_scheduled_job(id).await
+        self.opened().await?.engine.remove_scheduled_job(id).await
     }
 
     async fn remove_job(&self, queue: &str, id: &str) -> Result<bool> {
-        self.opened().await?.queue.remove_job(queue, id).await
+        self.opened().await?.engine.remove_job(queue, id).await
     }
 
     async fn init(&self) -> Result<()> {
@@ -243,20 +177,13 @@ impl QueueAdapter for FileQueueAdapter {
     }
 
     async fn recovery_report(&self) -> Result<Option<String>> {
-        let o = self.opened().await?;
-        serde_json::to_string(&o.report)
-            .map(Some)
-            .map_err(|e| NventError::internal(e.to_string()))
+        self.opened().await?.report_json()
     }
 
     /// Writes and fsyncs what is queued and releases the data dir. Idempotent.
     async fn close(&self) -> Result<()> {
-        let previous = std::mem::replace(
-            &mut *self.phase.lock().unwrap_or_else(|p| p.into_inner()),
-            Phase::Closed,
-        );
-        if let Phase::Open(o) = previous {
-            o.queue.close().await?;
+        if let Some(o) = self.dir.close() {
+            o.engine.close().await?;
             o.wal.close().await?;
         }
         Ok(())

@@ -9,211 +9,145 @@
 
 use super::memory::MemoryStoreAdapter;
 use super::{
-    FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions, StoreAdapter,
+    EventBody, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions,
+    StoreAdapter,
 };
 use crate::callback::Callback;
-use crate::error::{NventError, Result};
-use crate::file::lock::DirLock;
-use crate::file::wal::{RecoveryReport, Wal, WalConfig};
+use crate::error::Result;
+use crate::file::dir::{DataDirOptions, LazyDir, Opened};
 use crate::value::Json;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
-#[derive(Debug, Clone)]
-pub struct FileStoreOptions {
-    pub data_dir: PathBuf,
-    pub wal: WalConfig,
-}
-
-struct Opened {
-    store: MemoryStoreAdapter,
-    wal: Arc<Wal>,
-    report: RecoveryReport,
-    _lock: DirLock,
-}
-
-enum State {
-    Fresh,
-    Open(Arc<Opened>),
-    Closed,
-}
+use std::sync::Arc;
 
 pub struct FileStoreAdapter {
-    opts: FileStoreOptions,
-    state: Mutex<State>,
-    opening: tokio::sync::Mutex<()>,
-}
-
-fn open(opts: FileStoreOptions) -> Result<Opened> {
-    let lock = DirLock::acquire(&opts.data_dir)?;
-    let (wal, recovered) = Wal::open(&opts.data_dir, opts.wal)?;
-    let wal = Arc::new(wal);
-    let store = MemoryStoreAdapter::new().with_journal(wal.clone());
-    store.replay(&recovered.records)?;
-    Ok(Opened {
-        store,
-        wal,
-        report: recovered.report,
-        _lock: lock,
-    })
-}
-
-impl FileStoreOptions {
-    /// Reads `{ dataDir, durability?, recovery?, syncWindowMs?, compactAfterBytes? }`.
-    ///
-    /// # Errors
-    /// `NVENT_INVALID_ARGUMENT` for a missing `dataDir` or a bad option.
-    pub fn parse(o: &crate::options::Opts) -> Result<FileStoreOptions> {
-        let dir = o.str("dataDir")?.filter(|d| !d.is_empty()).ok_or_else(|| {
-            NventError::invalid_argument("the file store needs options.dataDir (a directory path)")
-        })?;
-        Ok(FileStoreOptions {
-            data_dir: PathBuf::from(dir),
-            wal: WalConfig::from_options(o)?,
-        })
-    }
+    opts: DataDirOptions,
+    dir: LazyDir<MemoryStoreAdapter>,
 }
 
 impl FileStoreAdapter {
     /// Does no I/O; the data dir is opened on first use.
-    pub fn new(opts: FileStoreOptions) -> FileStoreAdapter {
+    pub fn new(opts: DataDirOptions) -> FileStoreAdapter {
         FileStoreAdapter {
             opts,
-            state: Mutex::new(State::Fresh),
-            opening: tokio::sync::Mutex::new(()),
+            dir: LazyDir::new("the store"),
         }
     }
 
-    fn current(&self) -> Result<Option<Arc<Opened>>> {
-        match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
-            State::Fresh => Ok(None),
-            State::Open(o) => Ok(Some(o.clone())),
-            State::Closed => Err(NventError::closed("the store")),
-        }
-    }
-
-    /// The opened store; opens it on first use (off the calling thread).
-    async fn opened(&self) -> Result<Arc<Opened>> {
-        if let Some(o) = self.current()? {
-            return Ok(o);
-        }
-        let _one_opener = self.opening.lock().await;
-        if let Some(o) = self.current()? {
-            return Ok(o);
-        }
+    async fn opened(&self) -> Result<Arc<Opened<MemoryStoreAdapter>>> {
         let opts = self.opts.clone();
-        let opened = crate::runtime::handle()?
-            .spawn_blocking(move || open(opts))
+        self.dir
+            .get(move || {
+                Opened::open(&opts, |wal, records| {
+                    let store = MemoryStoreAdapter::new().with_journal(wal);
+                    store.replay(records)?;
+                    Ok(store)
+                })
+            })
             .await
-            .map_err(|e| NventError::internal(format!("opening the store: {e}")))??;
-        let opened = Arc::new(opened);
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(*state, State::Closed) {
-            return Err(NventError::closed("the store"));
-        }
-        *state = State::Open(opened.clone());
-        Ok(opened)
     }
 }
 
 #[async_trait]
 impl StoreAdapter for FileStoreAdapter {
-    async fn stream_append(&self, subject: &str, event: super::EventBody) -> Result<Json> {
+    async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json> {
         self.opened()
             .await?
-            .store
+            .engine
             .stream_append(subject, event)
             .await
     }
 
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {
-        self.opened().await?.store.stream_read(subject, opts).await
+        self.opened().await?.engine.stream_read(subject, opts).await
     }
 
     async fn stream_subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64> {
         self.opened()
             .await?
-            .store
+            .engine
             .stream_subscribe(subject, handler)
             .await
     }
 
     async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
-        self.opened().await?.store.stream_unsubscribe(id).await
+        self.opened().await?.engine.stream_unsubscribe(id).await
     }
 
     async fn stream_delete(&self, subject: &str) -> Result<bool> {
-        self.opened().await?.store.stream_delete(subject).await
+        self.opened().await?.engine.stream_delete(subject).await
     }
 
     async fn stream_count(&self, subject: &str) -> Result<u64> {
-        self.opened().await?.store.stream_count(subject).await
+        self.opened().await?.engine.stream_count(subject).await
     }
 
     async fn kv_get(&self, key: &str) -> Result<Option<Json>> {
-        self.opened().await?.store.kv_get(key).await
+        self.opened().await?.engine.kv_get(key).await
     }
 
     async fn kv_set(&self, key: &str, value: Json, ttl_seconds: Option<f64>) -> Result<()> {
         self.opened()
             .await?
-            .store
+            .engine
             .kv_set(key, value, ttl_seconds)
             .await
     }
 
     async fn kv_delete(&self, key: &str) -> Result<bool> {
-        self.opened().await?.store.kv_delete(key).await
+        self.opened().await?.engine.kv_delete(key).await
     }
 
     async fn kv_clear(&self, pattern: &str) -> Result<u64> {
-        self.opened().await?.store.kv_clear(pattern).await
+        self.opened().await?.engine.kv_clear(pattern).await
     }
 
     async fn kv_increment(&self, key: &str, by: f64) -> Result<f64> {
-        self.opened().await?.store.kv_increment(key, by).await
+        self.opened().await?.engine.kv_increment(key, by).await
     }
 
     async fn kv_exists(&self, key: &str) -> Result<bool> {
-        self.opened().await?.store.kv_exists(key).await
+        self.opened().await?.engine.kv_exists(key).await
     }
 
     async fn kv_expire(&self, key: &str, ttl_seconds: f64) -> Result<bool> {
-        self.opened().await?.store.kv_expire(key, ttl_seconds).await
+        self.opened()
+            .await?
+            .engine
+            .kv_expire(key, ttl_seconds)
+            .await
     }
 
     async fn kv_ttl(&self, key: &str) -> Result<Option<f64>> {
-        self.opened().await?.store.kv_ttl(key).await
+        self.opened().await?.engine.kv_ttl(key).await
     }
 
     async fn kv_mget(&self, keys: &[String]) -> Result<Vec<Option<Json>>> {
-        self.opened().await?.store.kv_mget(keys).await
+        self.opened().await?.engine.kv_mget(keys).await
     }
 
     async fn kv_mset(&self, entries: Vec<KvEntry>) -> Result<()> {
-        self.opened().await?.store.kv_mset(entries).await
+        self.opened().await?.engine.kv_mset(entries).await
     }
 
     async fn index_add(&self, key: &str, id: &str, score: f64, metadata: Value) -> Result<()> {
         self.opened()
             .await?
-            .store
+            .engine
             .index_add(key, id, score, metadata)
             .await
     }
 
     async fn index_get(&self, key: &str, id: &str) -> Result<Option<IndexEntry>> {
-        self.opened().await?.store.index_get(key, id).await
+        self.opened().await?.engine.index_get(key, id).await
     }
 
     async fn index_read(&self, key: &str, opts: &IndexReadOptions) -> Result<Vec<IndexEntry>> {
-        self.opened().await?.store.index_read(key, opts).await
+        self.opened().await?.engine.index_read(key, opts).await
     }
 
     async fn index_count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64> {
-        self.opened().await?.store.index_count(key, filter).await
+        self.opened().await?.engine.index_count(key, filter).await
     }
 
     async fn index_update(
@@ -225,7 +159,7 @@ impl StoreAdapter for FileStoreAdapter {
     ) -> Result<bool> {
         self.opened()
             .await?
-            .store
+            .engine
             .index_update(key, id, partial, expected_version)
             .await
     }
@@ -233,51 +167,51 @@ impl StoreAdapter for FileStoreAdapter {
     async fn index_increment(&self, key: &str, id: &str, field: &[String], by: f64) -> Result<f64> {
         self.opened()
             .await?
-            .store
+            .engine
             .index_increment(key, id, field, by)
             .await
     }
 
     async fn index_delete(&self, key: &str, id: &str) -> Result<bool> {
-        self.opened().await?.store.index_delete(key, id).await
+        self.opened().await?.engine.index_delete(key, id).await
     }
 
     async fn doc_save(&self, collection: &str, id: &str, doc: Json) -> Result<()> {
         self.opened()
             .await?
-            .store
+            .engine
             .doc_save(collection, id, doc)
             .await
     }
 
     async fn doc_get(&self, collection: &str, id: &str) -> Result<Option<Json>> {
-        self.opened().await?.store.doc_get(collection, id).await
+        self.opened().await?.engine.doc_get(collection, id).await
     }
 
     async fn doc_list(&self, collection: &str, opts: &ListOptions) -> Result<Vec<(String, Json)>> {
-        self.opened().await?.store.doc_list(collection, opts).await
+        self.opened().await?.engine.doc_list(collection, opts).await
     }
 
     async fn doc_delete(&self, collection: &str, id: &str) -> Result<bool> {
-        self.opened().await?.store.doc_delete(collection, id).await
+        self.opened().await?.engine.doc_delete(collection, id).await
     }
 
     async fn claim_once(&self, key: &str, owner: &str, ttl_seconds: f64) -> Result<bool> {
         self.opened()
             .await?
-            .store
+            .engine
             .claim_once(key, owner, ttl_seconds)
             .await
     }
 
     async fn claim_release(&self, key: &str, owner: &str) -> Result<bool> {
-        self.opened().await?.store.claim_release(key, owner).await
+        self.opened().await?.engine.claim_release(key, owner).await
     }
 
     async fn claim_extend(&self, key: &str, owner: &str, ttl_seconds: f64) -> Result<bool> {
         self.opened()
             .await?
-            .store
+            .engine
             .claim_extend(key, owner, ttl_seconds)
             .await
     }
@@ -287,20 +221,13 @@ impl StoreAdapter for FileStoreAdapter {
     }
 
     async fn recovery_report(&self) -> Result<Option<String>> {
-        let o = self.opened().await?;
-        serde_json::to_string(&o.report)
-            .map(Some)
-            .map_err(|e| NventError::internal(e.to_string()))
+        self.opened().await?.report_json()
     }
 
     /// Writes and fsyncs what is queued, releases the data dir. Idempotent.
     async fn close(&self) -> Result<()> {
-        let previous = std::mem::replace(
-            &mut *self.state.lock().unwrap_or_else(|p| p.into_inner()),
-            State::Closed,
-        );
-        if let State::Open(o) = previous {
-            o.store.close().await?;
+        if let Some(o) = self.dir.close() {
+            o.engine.close().await?;
             o.wal.close().await?;
         }
         Ok(())

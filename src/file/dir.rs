@@ -1,0 +1,143 @@
+//! Opening a data dir, shared by the file store and the file queue: options, the
+//! lock + recovery + replay sequence, and the lazy, once-only open on first use (constructors
+//! do no I/O; opening runs on a blocking thread, never on the JS thread).
+
+use super::lock::DirLock;
+use super::wal::{RecoveryReport, Wal, WalConfig};
+use crate::error::{NventError, Result};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct DataDirOptions {
+    pub data_dir: PathBuf,
+    pub wal: WalConfig,
+}
+
+impl DataDirOptions {
+    /// Reads `{ dataDir, durability?, recovery?, syncWindowMs?, compactAfterBytes? }`;
+    /// `what` names the adapter in the error.
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` for a missing `dataDir` or a bad option.
+    pub fn parse(o: &crate::options::Opts, what: &str) -> Result<DataDirOptions> {
+        let dir = o.str("dataDir")?.filter(|d| !d.is_empty()).ok_or_else(|| {
+            NventError::invalid_argument(format!(
+                "the {what} needs options.dataDir (a directory path)"
+            ))
+        })?;
+        Ok(DataDirOptions {
+            data_dir: PathBuf::from(dir),
+            wal: WalConfig::from_options(o)?,
+        })
+    }
+}
+
+/// An engine opened on a data dir: the engine, its log, what recovery found, and the lock
+/// it holds for as long as it lives.
+pub struct Opened<E> {
+    pub engine: E,
+    pub wal: Arc<Wal>,
+    pub report: RecoveryReport,
+    _lock: DirLock,
+}
+
+impl<E> Opened<E> {
+    /// Takes the lock, recovers the log, and builds the engine from the log and its
+    /// records (`build` attaches the log as the engine's journal and replays).
+    ///
+    /// # Errors
+    /// `NVENT_DATA_DIR_LOCKED`, `NVENT_CORRUPT`, `NVENT_IO`, and those of `build`.
+    pub fn open(
+        opts: &DataDirOptions,
+        build: impl FnOnce(Arc<Wal>, &[Vec<u8>]) -> Result<E>,
+    ) -> Result<Opened<E>> {
+        let lock = DirLock::acquire(&opts.data_dir)?;
+        let (wal, recovered) = Wal::open(&opts.data_dir, opts.wal)?;
+        let wal = Arc::new(wal);
+        let engine = build(wal.clone(), &recovered.records)?;
+        Ok(Opened {
+            engine,
+            wal,
+            report: recovered.report,
+            _lock: lock,
+        })
+    }
+
+    /// The recovery report as JSON text.
+    pub fn report_json(&self) -> Result<Option<String>> {
+        serde_json::to_string(&self.report)
+            .map(Some)
+            .map_err(|e| NventError::internal(e.to_string()))
+    }
+}
+
+enum Phase<E> {
+    Fresh,
+    Open(Arc<Opened<E>>),
+    Closed,
+}
+
+/// Opens on first use, once (concurrent first calls wait for the one opener); after
+/// [`LazyDir::close`], every call is `NVENT_CLOSED`.
+pub struct LazyDir<E> {
+    what: &'static str,
+    phase: Mutex<Phase<E>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+impl<E: Send + Sync + 'static> LazyDir<E> {
+    /// `what` names the adapter in `NVENT_CLOSED` errors ("the store").
+    pub fn new(what: &'static str) -> LazyDir<E> {
+        LazyDir {
+            what,
+            phase: Mutex::new(Phase::Fresh),
+            opening: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn current(&self) -> Result<Option<Arc<Opened<E>>>> {
+        match &*self.phase.lock().unwrap_or_else(|p| p.into_inner()) {
+            Phase::Fresh => Ok(None),
+            Phase::Open(o) => Ok(Some(o.clone())),
+            Phase::Closed => Err(NventError::closed(self.what)),
+        }
+    }
+
+    /// The opened engine; runs `open` on a blocking thread the first time. Once open, this
+    /// finishes without suspending, so reads stay on the calling thread.
+    pub async fn get(
+        &self,
+        open: impl FnOnce() -> Result<Opened<E>> + Send + 'static,
+    ) -> Result<Arc<Opened<E>>> {
+        if let Some(o) = self.current()? {
+            return Ok(o);
+        }
+        let _one_opener = self.opening.lock().await;
+        if let Some(o) = self.current()? {
+            return Ok(o);
+        }
+        let opened = crate::runtime::handle()?
+            .spawn_blocking(open)
+            .await
+            .map_err(|e| NventError::internal(format!("opening {}: {e}", self.what)))??;
+        let opened = Arc::new(opened);
+        let mut phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*phase, Phase::Closed) {
+            return Err(NventError::closed(self.what));
+        }
+        *phase = Phase::Open(opened.clone());
+        Ok(opened)
+    }
+
+    /// Marks the dir closed and hands back what was open, for the caller to close.
+    pub fn close(&self) -> Option<Arc<Opened<E>>> {
+        match std::mem::replace(
+            &mut *self.phase.lock().unwrap_or_else(|p| p.into_inner()),
+            Phase::Closed,
+        ) {
+            Phase::Open(o) => Some(o),
+            _ => None,
+        }
+    }
+}
