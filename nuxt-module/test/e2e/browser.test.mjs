@@ -1,6 +1,9 @@
 // The playground in headless Chromium (Debian's /usr/bin/chromium, installed by test/run.mjs):
 // click "Enqueue", see the job reach `completed` through the live SSE updates.
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { createPage, createTest } from '@nuxt/test-utils/e2e'
 import { buildApp, moduleRoot, requireBuiltEngine } from './helpers.mjs'
@@ -8,8 +11,12 @@ import { buildApp, moduleRoot, requireBuiltEngine } from './helpers.mjs'
 requireBuiltEngine()
 
 const rootDir = `${moduleRoot}playground`
+// The playground runs on the file defaults: give it a data dir of its own, so that jobs of
+// an earlier run (or of `npm run playground`) are not on the page.
+const dataDir = await mkdtemp(join(tmpdir(), 'nvent-playground-'))
 const hooks = createTest({
   rootDir,
+  env: { NUXT_NVENT_CONNECTIONS_FILE_DATA_DIR: dataDir },
   build: false,
   server: true,
   browser: true,
@@ -23,7 +30,10 @@ const hooks = createTest({
   nuxtConfig: { nitro: { output: { dir: await buildApp(rootDir) } } },
 })
 before(hooks.beforeAll, { timeout: 240_000 })
-after(hooks.afterAll, { timeout: 60_000 })
+after(async () => {
+  await hooks.afterAll()
+  await rm(dataDir, { recursive: true, force: true })
+}, { timeout: 60_000 })
 
 test('playground: enqueue a job and watch it complete live', async () => {
   const page = await createPage('/')
