@@ -116,16 +116,21 @@ export async function buildApp(rootDir, { env } = {}) {
   return join(rootDir, '.output')
 }
 
-/** Runs a command to completion; rejects with its output on a non-zero exit. */
-export function run(command, args, options = {}) {
+/**
+ * Runs a command to completion; resolves with its output (stdout and stderr interleaved, or
+ * stdout alone with `stdoutOnly`, for output that is parsed); rejects with both on a
+ * non-zero exit.
+ */
+export function run(command, args, { stdoutOnly = false, ...options } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options })
     let output = ''
-    child.stdout.on('data', (d) => { output += d })
+    let stdout = ''
+    child.stdout.on('data', (d) => { output += d; stdout += d })
     child.stderr.on('data', (d) => { output += d })
     child.on('error', reject)
     child.on('close', (code) => {
-      if (code === 0) resolve(output)
+      if (code === 0) resolve(stdoutOnly ? stdout : output)
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}\n${output.slice(-4000)}`))
     })
   })

@@ -27,9 +27,14 @@ async function timed(label, fn) {
   return result
 }
 
+// `npm pack --json` prints its JSON array on stdout, but a prepack script (the module's
+// build) may print there too, and its log lines start with `[info]`: the array is the part
+// from the line that is a lone `[`.
 async function pack(dir) {
-  const out = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir })
-  return join(work, JSON.parse(out.slice(out.indexOf('['))).at(-1).filename)
+  const out = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir, stdoutOnly: true })
+  const start = out.search(/^\[$/m)
+  if (start < 0) throw new Error(`npm pack printed no JSON in ${dir}:\n${out.slice(-2000)}`)
+  return join(work, JSON.parse(out.slice(start)).at(-1).filename)
 }
 
 const files = {
