@@ -3,8 +3,7 @@
 // addon; this file only gathers their exports (SPEC §1). The keys are written out so that
 // Node's ESM loader sees them as named exports of this CommonJS module.
 
-const { RedisQueueAdapter } = require('./js/pending')
-const { RedisStoreAdapter, RedisStreamAdapter } = require('./js/redis')
+const { RedisStoreAdapter, RedisStreamAdapter, RedisQueueAdapter } = require('./js/redis')
 const { MemoryStoreAdapter, FileStoreAdapter } = require('./js/store')
 const { MemoryQueueAdapter, FileQueueAdapter } = require('./js/queue')
 const { MemoryStreamAdapter } = require('./js/stream')

@@ -1,6 +1,6 @@
 // The conformance suite: the same behavioural tests against every backend (SPEC §2–§8).
 // Each suite under conformance/ takes a backend description; a backend that has no
-// factory for an adapter kind (the Redis queue is a later issue) skips that suite.
+// factory for an adapter kind skips that suite.
 import { backends } from './helpers/backends.mjs'
 import storeSuite from './conformance/store.mjs'
 import queueSuite from './conformance/queue.mjs'

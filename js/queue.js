@@ -201,6 +201,17 @@ class QueueView {
     } else if (sig.k === 'event') {
       const set = this._listeners.get(sig.q + '\u0000' + sig.e)
       if (set) for (const cb of set) cb(sig.p)
+    } else if (sig.k === 'lost') {
+      // Lease backends: results of attempts whose lease was lost were refused.
+      for (const id of sig.ids) {
+        require('./isolate').report(
+          'queue',
+          new NventError(
+            'NVENT_LOCK_LOST',
+            `job ${id} of queue ${sig.q}: the worker lost its lease, so its result was refused (the job runs again or already ran elsewhere)`,
+          ),
+        )
+      }
     }
   }
 

@@ -9,6 +9,7 @@ const { optionsText, limitsOf } = require('./codec')
 const { fromNative, NventError } = require('./errors')
 const { StoreView } = require('./store')
 const { StreamView } = require('./stream')
+const { QueueView } = require('./queue')
 
 // Fields whose value is `undefined` are treated as absent (configs often carry
 // `password: process.env.X`).
@@ -77,4 +78,25 @@ class RedisStreamAdapter extends StreamView {
   }
 }
 
-module.exports = { RedisStoreAdapter, RedisStreamAdapter }
+/**
+ * Jobs on a Redis shared by many processes (SPEC §5, §9; layout and guarantees:
+ * docs/REDIS.md). Workers hold leases that they renew; a crashed worker's jobs run again
+ * once their lease expires. A running worker keeps the process alive until `close()`.
+ */
+class RedisQueueAdapter extends QueueView {
+  /**
+   * @param {{ connection?: object, prefix?: string, eventsMaxLen?: number,
+   *   defaultJobOptions?: object, worker?: object, closeTimeout?: number, limits?: object }} [options]
+   */
+  constructor(options) {
+    let o
+    try {
+      o = redisOptions(options)
+    } catch (e) {
+      throw fromNative(e)
+    }
+    super((signals) => native.NativeQueue.redis(outbox, signals, optionsText(o)), o)
+  }
+}
+
+module.exports = { RedisStoreAdapter, RedisStreamAdapter, RedisQueueAdapter }

@@ -174,12 +174,15 @@ export declare class MemoryQueueAdapter implements QueueAdapter {
   close(): Promise<void>
 }
 
-/** Not available in this build yet (issue "File backends"). */
+/** Jobs on disk: the queue engine with every change in a checksummed write-ahead log under `dataDir`. */
 export declare class FileQueueAdapter extends MemoryQueueAdapter {
   constructor(options: QueueAdapterOptions & { dataDir: string; durability?: Durability })
 }
 
-/** Not available in this build yet (issue "Redis queue backend"). */
+/**
+ * Jobs on a Redis shared by many processes (layout: docs/REDIS.md). Workers hold leases they
+ * renew; a crashed worker's jobs run again once the lease expires. No I/O until first use.
+ */
 export declare class RedisQueueAdapter extends MemoryQueueAdapter {
-  constructor(options: QueueAdapterOptions & { connection: RedisConnection; prefix?: string })
+  constructor(options?: QueueAdapterOptions & { connection?: RedisConnection; prefix?: string; eventsMaxLen?: number })
 }

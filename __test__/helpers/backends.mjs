@@ -11,6 +11,7 @@ import {
   FileQueueAdapter,
   RedisStoreAdapter,
   RedisStreamAdapter,
+  RedisQueueAdapter,
 } from '../../index.js'
 import { haveRedis, startRedis } from './redis-server.mjs'
 
@@ -44,6 +45,7 @@ if (haveRedis()) {
     server,
     store: () => new RedisStoreAdapter({ connection: server.connection, prefix: `t${process.pid}s${++n}` }),
     stream: () => new RedisStreamAdapter({ connection: server.connection, prefix: `t${process.pid}m${++n}` }),
+    queue: (opts) => new RedisQueueAdapter({ connection: server.connection, prefix: `t${process.pid}q${++n}`, ...opts }),
   })
 } else if (process.env.CI) {
   throw new Error('redis-server is required in CI (.ci/run installs it)')

@@ -2,11 +2,14 @@
 //! target is the JS function that puts `nvent.stream.gap` on the process bus.
 
 use super::outbox::{Outbox, OutboxCore, ToJs};
+use super::queue::NativeQueue;
 use super::store::NativeStore;
 use super::stream::NativeStream;
 use super::sync;
 use crate::callback::Callback;
 use crate::options::Opts;
+use crate::queue::facade::Queue;
+use crate::queue::redis::{RedisQueueAdapter, RedisQueueOptions};
 use crate::redis::{Redis, RedisConfig};
 use crate::store::facade::Store;
 use crate::store::redis::{RedisStoreAdapter, RedisStoreOptions};
@@ -101,6 +104,34 @@ impl NativeStream {
                 outbox,
                 limits,
             ))
+        })
+    }
+}
+
+#[napi]
+impl NativeQueue {
+    /// A Redis queue (see `memory` for `signals`). `options` is JSON text of `{ connection,
+    /// prefix?, eventsMaxLen?, defaultJobOptions?, worker?, limits? }`. Does no I/O.
+    #[napi(factory)]
+    pub fn redis(outbox: &Outbox, signals: u32, options: Option<String>) -> napi::Result<Self> {
+        sync(|| {
+            let limits = super::limits(options.as_deref())?;
+            let o = Opts::parse("queue options", options.as_deref())?;
+            let d = RedisQueueOptions::default();
+            let opts = RedisQueueOptions {
+                prefix: prefix(&o)?,
+                events_max_len: o.uint("eventsMaxLen")?.unwrap_or(d.events_max_len).max(1),
+            };
+            let adapter = RedisQueueAdapter::new(connection(&o)?, opts);
+            adapter.set_signals(Arc::new(ToJs {
+                outbox: outbox.core.clone(),
+                target: signals,
+            }));
+            Ok(NativeQueue::from_queue(Queue::new(
+                Arc::new(adapter),
+                &o.into_map(),
+                limits,
+            )))
         })
     }
 }

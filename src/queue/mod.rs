@@ -18,6 +18,7 @@ pub mod facade;
 pub mod file;
 pub mod job;
 pub mod memory;
+pub mod redis;
 
 use crate::error::Result;
 use crate::value::Json;

@@ -9,7 +9,28 @@
 //!   read by `fromBeginning` and consumer groups); `{prefix}:stream:{topic}:dead` — its
 //!   dead letters.
 //!
+//! - `{prefix}:queue:{name}:*` — a queue (see [`queue_base`] and docs/REDIS.md).
+//!
 //! Stream topics are pub/sub channels as written ("pub/sub channel = topic").
+
+/// The key prefix of one queue: `{prefix}:queue:{name}:` with the name escaped so that it
+/// holds no brace (`%` → `%25`, `{` → `%7B`, `}` → `%7D`). The braces are Redis Cluster's
+/// hash tag: every key of a queue lands in one slot, and distinct names never share keys.
+pub fn queue_base(prefix: &str, queue: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + queue.len() + 10);
+    out.push_str(prefix);
+    out.push_str(":queue:{");
+    for c in queue.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            _ => out.push(c),
+        }
+    }
+    out.push_str("}:");
+    out
+}
 
 /// The metadata hash of one index entry.
 pub fn index_meta(key: &str, id: &str) -> String {
@@ -125,5 +146,6 @@ mod tests {
         assert_eq!(glob_literal("a*b"), "a\\*b");
         assert_eq!(widen_single("a?b\\?"), "a*b\\?");
         assert_eq!(index_meta("k", "i"), "k:meta:i");
+        assert_eq!(queue_base("nvent", "a}{%b"), "nvent:queue:{a%7D%7B%25b}:");
     }
 }

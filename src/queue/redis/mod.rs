@@ -1,0 +1,1011 @@
+//! `RedisQueueAdapter`: jobs on a Redis shared by many processes (SPEC §5, §9).
+//!
+//! Layout and scripts: docs/REDIS.md, `src/redis/scripts/queue/`. Every state transition
+//! is one Lua script over the keys of one queue (one hash slot). What this instance keeps
+//! locally is only what its own workers hold:
+//! - the jobs it took (id → attempt token), whose leases it renews every `lockDuration/2`;
+//!   a job whose lease it lost is dropped, and the handler's late result is refused
+//!   (reported as `NVENT_LOCK_LOST`);
+//! - jobs taken ahead: `finish` records results and takes the next jobs in one script, and
+//!   the runner's next `take` is served from them without a round trip;
+//! - per queue with a worker, one timer task (promotes delayed jobs and fires schedules at
+//!   their due time; re-armed by the `d<ms>` signal when an earlier one is added anywhere),
+//!   one stall checker (single-flight across instances through a lock key), and a
+//!   subscription to the queue's signal channel: `w` wakes idle runners (sent when waiting
+//!   jobs appear in an empty queue, or remain after a full take), `p`/`r` pause/resume;
+//! - per queue with listeners, a reader of the queue's events stream. Scripts write events
+//!   only while some instance listens to that event name (a listen hash with expiries).
+//!
+//! Timeouts are enforced by the worker holding the attempt; if that worker dies, its lease
+//! expires and the stall checker hands the job to another.
+
+mod render;
+mod tasks;
+mod wire;
+
+use crate::callback::Callback;
+use crate::error::{NventError, Result};
+use crate::queue::cron::Pattern;
+use crate::queue::job::{NewJob, ScheduleSpec, State};
+use crate::queue::{Batch, Counts, Outcome, QueueAdapter, WorkerOptions};
+use crate::redis::pubsub::Hub;
+use crate::redis::scripts::*;
+use crate::redis::{on_runtime, Redis};
+use crate::value::{now_ms, Json};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use async_trait::async_trait;
+use render::Claim;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use wire::{array, bad_reply, int, pairs, push_job, text, QueueKeys};
+
+/// Default MAXLEN of a queue's events stream.
+pub const DEFAULT_EVENTS_MAX_LEN: u64 = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct RedisQueueOptions {
+    /// Names the queue keys: `{prefix}:queue:{name}:*`.
+    pub prefix: String,
+    /// Entries kept in each queue's events stream (approximate trimming).
+    pub events_max_len: u64,
+}
+
+impl Default for RedisQueueOptions {
+    fn default() -> Self {
+        RedisQueueOptions {
+            prefix: "nvent".into(),
+            events_max_len: DEFAULT_EVENTS_MAX_LEN,
+        }
+    }
+}
+
+pub struct RedisQueueAdapter {
+    shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    redis: Redis,
+    opts: RedisQueueOptions,
+    hub: Hub,
+    signals: RwLock<Option<Arc<dyn Callback>>>,
+    state: Mutex<LocalState>,
+    closed: AtomicBool,
+    /// Orders listen registrations before later calls: `on()` is synchronous, so the
+    /// events of a call made right after it must find the listen entry in place, even
+    /// when the first commands wait together for the connection (and so may be sent in
+    /// any order).
+    gate: tokio::sync::RwLock<()>,
+}
+
+#[derive(Default)]
+struct LocalState {
+    queues: HashMap<String, Local>,
+    /// Signal channel → queue name.
+    channels: HashMap<String, String>,
+    tasks: Vec<JoinHandle<()>>,
+    leases_running: bool,
+}
+
+struct Local {
+    keys: Arc<QueueKeys>,
+    worker: Option<Worker>,
+    /// Jobs this instance took: id → attempt token (handed to the runner or in `ahead`).
+    active: HashMap<String, u64>,
+    /// Taken, not yet handed to the runner.
+    ahead: VecDeque<Claim>,
+    /// Slots promised to take/finish calls in flight.
+    reserved: usize,
+    /// Jobs whose lease was lost while their handler ran: their result is refused.
+    lost: HashSet<String>,
+    listening: HashSet<String>,
+    events_task: Option<JoinHandle<()>>,
+    timer: Arc<Notify>,
+    paused: bool,
+    wake_sent: bool,
+    /// A `w` signal came while a take was in flight (and so found no room): the take's
+    /// reply may predate the jobs it announced, so the runner is woken once more after it.
+    wake_missed: bool,
+}
+
+struct Worker {
+    names: HashSet<String>,
+    concurrency: usize,
+    running: bool,
+    lock_ms: u64,
+    stalled_ms: u64,
+    max_stalled: u32,
+}
+
+impl Local {
+    fn new(keys: QueueKeys) -> Local {
+        Local {
+            keys: Arc::new(keys),
+            worker: None,
+            active: HashMap::new(),
+            ahead: VecDeque::new(),
+            reserved: 0,
+            lost: HashSet::new(),
+            listening: HashSet::new(),
+            events_task: None,
+            timer: Arc::new(Notify::new()),
+            paused: false,
+            wake_sent: false,
+            wake_missed: false,
+        }
+    }
+
+    fn handed(&self) -> usize {
+        self.active.len().saturating_sub(self.ahead.len())
+    }
+
+    /// Free slots of the local worker (0 without a running worker or while paused).
+    fn room(&self) -> usize {
+        match &self.worker {
+            Some(w) if w.running && !self.paused => {
+                w.concurrency.saturating_sub(self.handed() + self.reserved)
+            }
+            _ => 0,
+        }
+    }
+
+    fn lock_ms(&self) -> u64 {
+        self.worker.as_ref().map_or(30_000, |w| w.lock_ms)
+    }
+
+    /// What keeps the process alive: a running worker waits for jobs from anywhere.
+    fn outstanding(&self) -> u64 {
+        let running = self
+            .worker
+            .as_ref()
+            .is_some_and(|w| w.running && !self.paused);
+        self.active.len() as u64 + u64::from(running)
+    }
+}
+
+fn lock(m: &Mutex<LocalState>) -> MutexGuard<'_, LocalState> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RedisQueueAdapter {
+    /// Builds the adapter; connects on first use.
+    pub fn new(redis: Redis, opts: RedisQueueOptions) -> RedisQueueAdapter {
+        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            let on_message = {
+                let weak = weak.clone();
+                Arc::new(move |channel: &str, _: Option<&str>, payload: &[u8]| {
+                    if let Some(s) = weak.upgrade() {
+                        s.on_signal(channel, payload);
+                    }
+                })
+            };
+            let on_gap = {
+                let weak = weak.clone();
+                Arc::new(move || {
+                    if let Some(s) = weak.upgrade() {
+                        s.on_gap();
+                    }
+                })
+            };
+            Shared {
+                hub: Hub::new(redis.clone(), on_message, on_gap),
+                redis,
+                opts,
+                signals: RwLock::new(None),
+                state: Mutex::new(LocalState::default()),
+                closed: AtomicBool::new(false),
+                gate: tokio::sync::RwLock::new(()),
+            }
+        });
+        RedisQueueAdapter { shared }
+    }
+
+    /// Where wake-ups, events and refused results go (the binding's outbox).
+    pub fn set_signals(&self, signals: Arc<dyn Callback>) {
+        *self
+            .shared
+            .signals
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(signals);
+    }
+}
+
+impl Shared {
+    fn open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(NventError::closed("the queue adapter"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs a queue script (after any listen registration issued before it).
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        inv: &redis::ScriptInvocation<'_>,
+    ) -> Result<T> {
+        let _order = self.gate.read().await;
+        self.redis.script(inv).await
+    }
+
+    fn keys(&self, queue: &str) -> Arc<QueueKeys> {
+        let mut st = lock(&self.state);
+        self.local(&mut st, queue).keys.clone()
+    }
+
+    fn local<'a>(&self, st: &'a mut LocalState, queue: &str) -> &'a mut Local {
+        if !st.queues.contains_key(queue) {
+            let keys = QueueKeys::new(&self.opts.prefix, queue);
+            st.channels.insert(keys.channel.clone(), queue.to_string());
+            st.queues.insert(queue.to_string(), Local::new(keys));
+        }
+        st.queues.get_mut(queue).expect("inserted above")
+    }
+
+    fn send(&self, text: String) {
+        let cb = self
+            .signals
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(cb) = cb {
+            cb.call(&Json::trusted(text));
+        }
+    }
+
+    fn wake(&self, queue: &str) {
+        let mut text = String::from("{\"k\":\"wake\",\"q\":");
+        crate::queue::job::push_str(&mut text, queue);
+        text.push('}');
+        self.send(text);
+    }
+
+    /// Tells the runner that results of `ids` were refused: their leases were lost.
+    fn report_lost(&self, queue: &str, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        self.send(json!({ "k": "lost", "q": queue, "ids": ids }).to_string());
+    }
+
+    fn pending(st: &LocalState) -> u64 {
+        st.queues.values().map(Local::outstanding).sum()
+    }
+
+    /// A message on a queue's signal channel (see the module docs).
+    fn on_signal(&self, channel: &str, payload: &[u8]) {
+        let mut wake = None;
+        {
+            let mut st = lock(&self.state);
+            let Some(queue) = st.channels.get(channel).cloned() else {
+                return;
+            };
+            let Some(local) = st.queues.get_mut(&queue) else {
+                return;
+            };
+            match payload.first() {
+                Some(b'w') if local.room() > 0 && !local.wake_sent => {
+                    local.wake_sent = true;
+                    wake = Some(queue);
+                }
+                Some(b'w') if local.reserved > 0 => local.wake_missed = true,
+                Some(b'p') => local.paused = true,
+                Some(b'r') => {
+                    local.paused = false;
+                    if local.room() > 0 {
+                        local.wake_sent = true;
+                        wake = Some(queue);
+                    }
+                }
+                Some(b'd') => local.timer.notify_one(),
+                _ => {}
+            }
+        }
+        if let Some(q) = wake {
+            self.wake(&q);
+        }
+    }
+
+    /// The signal connection came back: signals may have been missed, so every worker
+    /// looks for work and every timer re-reads its next due time.
+    fn on_gap(&self) {
+        let queues: Vec<String> = {
+            let mut st = lock(&self.state);
+            st.queues
+                .iter_mut()
+                .filter(|(_, l)| l.worker.is_some())
+                .map(|(q, l)| {
+                    l.timer.notify_one();
+                    l.wake_sent = false;
+                    q.clone()
+                })
+                .collect()
+        };
+        for q in queues {
+            self.wake(&q);
+        }
+    }
+
+    /// Ends a reservation of `n` slots; wakes the runner if a `w` signal was missed
+    /// meanwhile.
+    fn release(&self, queue: &str, n: usize) {
+        let wake = {
+            let mut st = lock(&self.state);
+            let l = self.local(&mut st, queue);
+            l.reserved = l.reserved.saturating_sub(n);
+            let again = l.wake_missed && l.reserved == 0;
+            if again {
+                l.wake_missed = false;
+                l.wake_sent = false;
+            }
+            again
+        };
+        if wake {
+            self.wake(queue);
+        }
+    }
+
+    /// Adds taken jobs (flat reply: id, name, data, made, opts, token per job) to the
+    /// jobs taken ahead.
+    fn accept_taken(&self, queue: &str, reply: Vec<redis::Value>) -> Result<()> {
+        let mut claims = Vec::with_capacity(reply.len() / 6);
+        for c in reply.chunks_exact(6) {
+            let (Some(id), Some(name), Some(data), Some(made), Some(opts), Some(token)) = (
+                text(&c[0]),
+                text(&c[1]),
+                text(&c[2]),
+                int(&c[3]),
+                text(&c[4]),
+                int(&c[5]),
+            ) else {
+                return Err(bad_reply("take"));
+            };
+            claims.push(Claim::new(
+                queue,
+                id,
+                name,
+                &data,
+                made.max(0) as u64,
+                &opts,
+                token.max(0) as u64,
+            ));
+        }
+        let mut st = lock(&self.state);
+        let local = self.local(&mut st, queue);
+        for c in claims {
+            local.active.insert(c.id.clone(), c.token);
+            local.ahead.push_back(c);
+        }
+        Ok(())
+    }
+
+    /// Fails attempts this instance holds (timeouts, names without a handler) and
+    /// releases their slots.
+    async fn fail_held(self: &Arc<Self>, queue: &str, failures: Vec<(String, u64, String)>) {
+        if failures.is_empty() {
+            return;
+        }
+        let keys = self.keys(queue);
+        let mut inv = keys.invoke(&Q_FINISH_JOBS, self.opts.events_max_len);
+        inv.arg(0).arg(0).arg(failures.len());
+        for (id, token, reason) in &failures {
+            inv.arg(id.as_str())
+                .arg(*token)
+                .arg("0")
+                .arg(reason.as_str());
+        }
+        // On failure the job stays active in Redis and its lease runs out: the stall
+        // checker hands it on (at-least-once).
+        let _ = self.script::<redis::Value>(&inv).await;
+        {
+            let mut st = lock(&self.state);
+            if let Some(l) = st.queues.get_mut(queue) {
+                l.wake_sent = false;
+            }
+        }
+        self.wake(queue);
+    }
+}
+
+#[async_trait]
+impl QueueAdapter for RedisQueueAdapter {
+    async fn enqueue(&self, queue: &str, job: NewJob) -> Result<String> {
+        let mut ids = self.enqueue_bulk(queue, vec![job]).await?;
+        ids.pop().ok_or_else(|| bad_reply("addJobs"))
+    }
+
+    async fn enqueue_bulk(&self, queue: &str, jobs: Vec<NewJob>) -> Result<Vec<String>> {
+        let s = &self.shared;
+        s.open()?;
+        for j in &jobs {
+            wire::check_job(j)?;
+        }
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_ADD_JOBS, s.opts.events_max_len);
+            inv.arg(jobs.len());
+            for j in &jobs {
+                push_job(&mut inv, j);
+            }
+            let reply: redis::Value = s.script(&inv).await?;
+            array(reply)
+                .iter()
+                .map(|v| text(v).ok_or_else(|| bad_reply("addJobs")))
+                .collect()
+        })
+        .await
+    }
+
+    async fn schedule(&self, queue: &str, mut job: NewJob, spec: ScheduleSpec) -> Result<String> {
+        if !spec.repeats() {
+            job.opts.delay = spec.delay.unwrap_or(0);
+            return self.enqueue(queue, job).await;
+        }
+        let s = &self.shared;
+        s.open()?;
+        wire::check_job(&job)?;
+        let pattern = spec.pattern.as_deref().map(Pattern::parse).transpose()?;
+        let now = now_ms();
+        let first = match (&pattern, spec.every) {
+            (Some(p), _) => p.next_after(now).ok_or_else(|| {
+                NventError::invalid_argument(format!("cron pattern '{}' never fires", p.as_str()))
+            })?,
+            (None, Some(every)) => now + every,
+            (None, None) => now,
+        };
+        let first = first.max(now + spec.delay.unwrap_or(0));
+        let stored = json!({
+            "name": job.name,
+            "data": job.data.to_value()?,
+            "opts": Value::Object(job.opts.raw.clone()),
+            "pattern": spec.pattern,
+            "every": spec.every,
+            "limit": spec.limit,
+        });
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_ADD_SCHEDULE, s.opts.events_max_len);
+            inv.arg(stored.to_string()).arg(first);
+            let n: i64 = s.script(&inv).await?;
+            Ok(format!("repeat:{n}:{queue}"))
+        })
+        .await
+    }
+
+    async fn get_job(&self, queue: &str, id: &str) -> Result<Option<Json>> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_READ_JOB, s.opts.events_max_len);
+            inv.arg(id);
+            let mut parts = array(s.script(&inv).await?);
+            if parts.len() < 3 {
+                return Ok(None);
+            }
+            let logs = array(parts.pop().unwrap_or_default())
+                .iter()
+                .filter_map(text)
+                .collect();
+            let paused = parts.pop().and_then(|v| text(&v)).as_deref() == Some("1");
+            let fields = pairs(parts.pop().unwrap_or_default());
+            let job = render::job(id, fields, logs)?;
+            Ok(Some(job.render(queue, paused)))
+        })
+        .await
+    }
+
+    async fn get_jobs(
+        &self,
+        queue: &str,
+        states: Option<Vec<State>>,
+        limit: Option<usize>,
+        offset: usize,
+    ) -> Result<Vec<Json>> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        let states_arg = states
+            .as_ref()
+            .map(|v| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+            .unwrap_or_default();
+        let limit = limit.unwrap_or(1_000_000).min(1_000_000);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_LIST_JOBS, s.opts.events_max_len);
+            inv.arg(states_arg).arg(offset).arg(limit);
+            let mut rows = array(s.script(&inv).await?).into_iter();
+            let paused = rows.next().and_then(|v| int(&v)) == Some(1);
+            let rows: Vec<redis::Value> = rows.collect();
+            let mut jobs = Vec::with_capacity(rows.len() / 2);
+            for row in rows.chunks_exact(2) {
+                let id = text(&row[0]).ok_or_else(|| bad_reply("listJobs"))?;
+                let job = render::job(&id, pairs(row[1].clone()), Vec::new())?;
+                let shown = if job.state == State::Waiting && paused {
+                    State::Paused
+                } else {
+                    job.state
+                };
+                if states.as_ref().is_none_or(|want| want.contains(&shown)) {
+                    jobs.push(job.render(queue, paused));
+                }
+            }
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn get_job_counts(&self, queue: &str) -> Result<Counts> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let inv = keys.invoke(&Q_COUNT_JOBS, s.opts.events_max_len);
+            let v: Vec<i64> = s.script(&inv).await?;
+            let [waiting, active, delayed, completed, failed, paused] = v[..] else {
+                return Err(bad_reply("countJobs"));
+            };
+            let n = |x: i64| x.max(0) as u64;
+            Ok(Counts {
+                waiting: if paused == 1 { 0 } else { n(waiting) },
+                paused: if paused == 1 { n(waiting) } else { 0 },
+                active: n(active),
+                delayed: n(delayed),
+                completed: n(completed),
+                failed: n(failed),
+            })
+        })
+        .await
+    }
+
+    async fn pause(&self, queue: &str) -> Result<()> {
+        self.set_paused(queue, true).await
+    }
+
+    async fn resume(&self, queue: &str) -> Result<()> {
+        self.set_paused(queue, false).await?;
+        let s = &self.shared;
+        let wake = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            if let Some(w) = &mut l.worker {
+                w.running = true;
+            }
+            l.wake_sent = false;
+            l.room() > 0
+        };
+        if wake {
+            s.wake(queue);
+        }
+        Ok(())
+    }
+
+    async fn is_paused(&self, queue: &str) -> Result<bool> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let v: Option<String> = s
+                .redis
+                .query(redis::cmd("HGET").arg(keys.meta()).arg("paused"))
+                .await?;
+            Ok(v.as_deref() == Some("1"))
+        })
+        .await
+    }
+
+    async fn register_worker(
+        &self,
+        queue: &str,
+        job_name: &str,
+        opts: WorkerOptions,
+    ) -> Result<()> {
+        let s = &self.shared;
+        s.open()?;
+        let (keys, first) = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            let first = l.worker.is_none();
+            let w = l.worker.get_or_insert_with(|| Worker {
+                names: HashSet::new(),
+                concurrency: 1,
+                running: false,
+                lock_ms: opts.lock_duration_ms,
+                stalled_ms: opts.stalled_interval_ms,
+                max_stalled: opts.max_stalled_count,
+            });
+            w.names.insert(job_name.to_string());
+            w.concurrency = w.concurrency.max(opts.concurrency.max(1));
+            w.lock_ms = w.lock_ms.min(opts.lock_duration_ms.max(10));
+            w.stalled_ms = w.stalled_ms.min(opts.stalled_interval_ms.max(10));
+            w.max_stalled = opts.max_stalled_count;
+            if opts.autorun {
+                w.running = true;
+            }
+            l.wake_sent = false;
+            (l.keys.clone(), first)
+        };
+        if first {
+            on_runtime(async {
+                s.hub.subscribe(&keys.channel, false).await?;
+                let paused: Option<String> = s
+                    .redis
+                    .query(redis::cmd("HGET").arg(keys.meta()).arg("paused"))
+                    .await?;
+                {
+                    let mut st = lock(&s.state);
+                    s.local(&mut st, queue).paused = paused.as_deref() == Some("1");
+                }
+                tasks::start_worker_tasks(s, queue)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn start_processing(&self, queue: &str) -> Result<()> {
+        let s = &self.shared;
+        s.open()?;
+        let wake = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            if let Some(w) = &mut l.worker {
+                w.running = true;
+            }
+            l.wake_sent = false;
+            l.room() > 0
+        };
+        if wake {
+            s.wake(queue);
+        }
+        Ok(())
+    }
+
+    async fn take(&self, queue: &str, max: usize) -> Result<Batch> {
+        let s = &self.shared;
+        s.open()?;
+        let (keys, ask, lock_ms) = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            l.wake_sent = false;
+            let room = l.room().min(max);
+            if room == 0 || !l.ahead.is_empty() {
+                drop(st);
+                return Ok(self.hand_out(queue, room));
+            }
+            l.reserved += room;
+            (l.keys.clone(), room, l.lock_ms())
+        };
+        let reply = on_runtime(async {
+            let mut inv = keys.invoke(&Q_TAKE_JOBS, s.opts.events_max_len);
+            inv.arg(ask).arg(lock_ms);
+            s.script::<redis::Value>(&inv).await
+        })
+        .await;
+        s.release(queue, ask);
+        s.accept_taken(queue, array(reply?))?;
+        Ok(self.hand_out(queue, ask))
+    }
+
+    async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64> {
+        let s = &self.shared;
+        let mut late = Vec::new();
+        let (keys, current, fetch, lock_ms) = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            let mut current = Vec::with_capacity(outcomes.len());
+            for o in outcomes {
+                if l.active.get(&o.id) == Some(&o.token) {
+                    l.active.remove(&o.id);
+                    current.push(o);
+                } else if l.lost.remove(&o.id) {
+                    late.push(o.id);
+                }
+            }
+            l.wake_sent = false;
+            let fetch = if s.closed.load(Ordering::Acquire) || !l.ahead.is_empty() {
+                0
+            } else {
+                l.room()
+            };
+            l.reserved += fetch;
+            (l.keys.clone(), current, fetch, l.lock_ms())
+        };
+        s.report_lost(queue, &late);
+        if current.is_empty() && fetch == 0 {
+            return Ok(Self::pending_now(s));
+        }
+        let reply = on_runtime(async {
+            let mut inv = keys.invoke(&Q_FINISH_JOBS, s.opts.events_max_len);
+            inv.arg(lock_ms).arg(fetch).arg(current.len());
+            for o in &current {
+                inv.arg(o.id.as_str()).arg(o.token);
+                match &o.result {
+                    Ok(v) => inv.arg("1").arg(v.as_str()),
+                    Err(reason) => inv.arg("0").arg(reason.as_str()),
+                };
+            }
+            s.script::<redis::Value>(&inv).await
+        })
+        .await;
+        s.release(queue, fetch);
+        let mut parts = array(reply?).into_iter();
+        let refused: Vec<String> = array(parts.next().unwrap_or_default())
+            .iter()
+            .filter_map(text)
+            .collect();
+        s.report_lost(queue, &refused);
+        s.accept_taken(queue, array(parts.next().unwrap_or_default()))?;
+        Ok(Self::pending_now(s))
+    }
+
+    async fn update_progress(
+        &self,
+        queue: &str,
+        id: &str,
+        token: u64,
+        progress: Json,
+    ) -> Result<()> {
+        self.owned_step(queue, &Q_UPDATE_PROGRESS, id, token, progress.as_str())
+            .await
+    }
+
+    async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()> {
+        self.owned_step(queue, &Q_ADD_LOG, id, token, &line).await
+    }
+
+    async fn listen(&self, queue: &str, event: &str, on: bool) -> Result<()> {
+        let s = &self.shared;
+        s.open()?;
+        if !on {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            l.listening.remove(event);
+            if l.listening.is_empty() {
+                if let Some(t) = l.events_task.take() {
+                    t.abort();
+                }
+            }
+            return Ok(());
+        }
+        let keys = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            l.listening.insert(event.to_string());
+            l.keys.clone()
+        };
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_LISTEN_EVENTS, s.opts.events_max_len);
+            inv.arg(now_ms() + tasks::LISTEN_TTL_MS).arg(event);
+            let registered = s.gate.write().await;
+            let last: String = s.redis.script(&inv).await?;
+            drop(registered);
+            tasks::start_events(s, queue, last)
+        })
+        .await
+    }
+
+    async fn get_scheduled_jobs(&self, queue: &str) -> Result<Vec<Json>> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut p = redis::pipe();
+            p.cmd("HGETALL").arg(keys.sched());
+            p.cmd("ZRANGE")
+                .arg(keys.sched_next())
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES");
+            let (specs, nexts): (redis::Value, redis::Value) = s.redis.pipe(&p).await?;
+            let specs: HashMap<String, String> = pairs(specs).into_iter().collect();
+            let mut out = Vec::new();
+            for (sid, next) in pairs(nexts) {
+                let Some(spec) = specs.get(&sid) else {
+                    continue;
+                };
+                let spec: Value = serde_json::from_str(spec).map_err(|_| NventError::Corrupt {
+                    message: format!("schedule {sid} of queue {queue} in redis"),
+                })?;
+                let count = specs
+                    .get(&format!("{sid}:n"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+                out.push(Json::from_value(&json!({
+                    "id": format!("repeat:{sid}:{queue}"),
+                    "queueName": queue,
+                    "name": spec.get("name"),
+                    "pattern": spec.get("pattern"),
+                    "every": spec.get("every"),
+                    "limit": spec.get("limit"),
+                    "count": count,
+                    "next": next.parse::<f64>().map(|n| n as u64).unwrap_or(0),
+                })));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn remove_scheduled_job(&self, id: &str) -> Result<bool> {
+        let s = &self.shared;
+        s.open()?;
+        let Some((n, queue)) = id
+            .strip_prefix("repeat:")
+            .and_then(|rest| rest.split_once(':'))
+            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return Ok(false);
+        };
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_REMOVE_SCHEDULE, s.opts.events_max_len);
+            inv.arg(n);
+            let removed: i64 = s.script(&inv).await?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn remove_job(&self, queue: &str, id: &str) -> Result<bool> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_REMOVE_JOB, s.opts.events_max_len);
+            inv.arg(id);
+            let removed: i64 = s.script(&inv).await?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn close(&self) -> Result<()> {
+        let s = &self.shared;
+        if s.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let (tasks, releases) = {
+            let mut st = lock(&s.state);
+            let mut tasks: Vec<JoinHandle<()>> = st.tasks.drain(..).collect();
+            let mut releases = Vec::new();
+            for l in st.queues.values_mut() {
+                tasks.extend(l.events_task.take());
+                let ahead: Vec<(String, u64)> =
+                    l.ahead.drain(..).map(|c| (c.id, c.token)).collect();
+                for (id, _) in &ahead {
+                    l.active.remove(id);
+                }
+                if !ahead.is_empty() {
+                    releases.push((l.keys.clone(), ahead));
+                }
+            }
+            (tasks, releases)
+        };
+        for t in tasks {
+            t.abort();
+        }
+        s.hub.close();
+        on_runtime(async {
+            for (keys, ahead) in releases {
+                let mut inv = keys.invoke(&Q_RELEASE_JOBS, s.opts.events_max_len);
+                for (id, token) in &ahead {
+                    inv.arg(id.as_str()).arg(*token);
+                }
+                // Best effort: unreleased jobs come back when their leases run out.
+                let _ = s.script::<i64>(&inv).await;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl RedisQueueAdapter {
+    fn pending_now(s: &Shared) -> u64 {
+        Shared::pending(&lock(&s.state))
+    }
+
+    /// Hands up to `max` jobs taken ahead to the runner. Jobs whose name has no handler
+    /// here fail their attempt (retries apply); jobs with a timeout get their timer.
+    fn hand_out(&self, queue: &str, max: usize) -> Batch {
+        let s = &self.shared;
+        let mut out = String::from("[");
+        let mut count = 0;
+        let mut unhandled = Vec::new();
+        let mut timed = Vec::new();
+        let pending = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            while count < max {
+                let Some(c) = l.ahead.pop_front() else { break };
+                let handled = l.worker.as_ref().is_some_and(|w| w.names.contains(&c.name));
+                if !handled {
+                    l.active.remove(&c.id);
+                    let reason = format!(
+                        "no handler is registered for job '{}' on queue '{queue}'",
+                        c.name
+                    );
+                    unhandled.push((c.id, c.token, reason));
+                    continue;
+                }
+                if let Some(t) = c.timeout {
+                    timed.push((c.id.clone(), c.token, t));
+                }
+                if count > 0 {
+                    out.push(',');
+                }
+                out.push_str(&c.json);
+                count += 1;
+            }
+            Shared::pending(&st)
+        };
+        out.push(']');
+        if !unhandled.is_empty() {
+            let s2 = s.clone();
+            let q = queue.to_string();
+            tasks::spawn(
+                &self.shared,
+                async move { s2.fail_held(&q, unhandled).await },
+            );
+        }
+        for (id, token, ms) in timed {
+            tasks::arm_timeout(s, queue, id, token, ms);
+        }
+        Batch {
+            jobs: out,
+            count,
+            pending,
+        }
+    }
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = {
+            let mut st = lock(&s.state);
+            let l = s.local(&mut st, queue);
+            l.paused = paused;
+            l.keys.clone()
+        };
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_SET_PAUSED, s.opts.events_max_len);
+            inv.arg(if paused { "1" } else { "0" }).arg(queue);
+            let _: i64 = s.script(&inv).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A step of a running attempt (progress, log line) that only its owner may take.
+    async fn owned_step(
+        &self,
+        queue: &str,
+        script: &redis::Script,
+        id: &str,
+        token: u64,
+        value: &str,
+    ) -> Result<()> {
+        let s = &self.shared;
+        s.open()?;
+        let keys = s.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(script, s.opts.events_max_len);
+            inv.arg(id).arg(token).arg(value);
+            let ok: i64 = s.script(&inv).await?;
+            if ok == 1 {
+                Ok(())
+            } else {
+                Err(NventError::LockLost {
+                    job_id: id.to_string(),
+                })
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,187 @@
+//! How the Redis queue talks to its scripts: the keys of one queue, script invocations with
+//! the arguments every queue script takes, job arguments, and reply decoding.
+
+use crate::error::{NventError, Result};
+use crate::queue::job::{Backoff, Keep, NewJob};
+use crate::redis::keys::queue_base;
+use crate::value::now_ms;
+use redis::{Script, ScriptInvocation, Value as RValue};
+use serde_json::Value;
+
+/// The 12 keys every queue script takes (order: `scripts/queue/_common.lua`), the prefix of
+/// its job hashes and its signal channel.
+pub(super) struct QueueKeys {
+    pub(super) keys: [String; 12],
+    pub(super) base: String,
+    pub(super) channel: String,
+}
+
+const SUFFIXES: [&str; 12] = [
+    "meta",
+    "wait",
+    "prio",
+    "active",
+    "delayed",
+    "completed",
+    "failed",
+    "events",
+    "listen",
+    "sched",
+    "schedNext",
+    "stall",
+];
+
+impl QueueKeys {
+    pub(super) fn new(prefix: &str, queue: &str) -> QueueKeys {
+        let base = queue_base(prefix, queue);
+        QueueKeys {
+            keys: SUFFIXES.map(|s| format!("{base}{s}")),
+            channel: format!("{base}signal"),
+            base,
+        }
+    }
+
+    pub(super) fn meta(&self) -> &str {
+        &self.keys[0]
+    }
+    pub(super) fn events(&self) -> &str {
+        &self.keys[7]
+    }
+    pub(super) fn sched(&self) -> &str {
+        &self.keys[9]
+    }
+    pub(super) fn sched_next(&self) -> &str {
+        &self.keys[10]
+    }
+
+    /// An invocation of `script` with the keys and the common arguments (prefix, now,
+    /// channel, events MAXLEN); the caller adds the script's own arguments.
+    pub(super) fn invoke<'a>(&self, script: &'a Script, max_len: u64) -> ScriptInvocation<'a> {
+        let mut inv = script.prepare_invoke();
+        for k in &self.keys {
+            inv.key(k.as_str());
+        }
+        inv.arg(self.base.as_str())
+            .arg(now_ms())
+            .arg(self.channel.as_str())
+            .arg(max_len);
+        inv
+    }
+}
+
+/// Largest |priority| the Redis layout orders exactly (priority × 2³² + order must stay
+/// within a double's 53 bits).
+pub(super) const MAX_PRIORITY: i64 = 1 << 20;
+
+/// Checks what the Redis layout cannot hold before anything is sent.
+pub(super) fn check_job(job: &NewJob) -> Result<()> {
+    match job.opts.priority {
+        Some(p) if p.abs() > MAX_PRIORITY => Err(NventError::invalid_argument(format!(
+            "job options.priority must be between -{MAX_PRIORITY} and {MAX_PRIORITY} on redis"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn keep_arg(k: Keep) -> String {
+    match k {
+        Keep::All => "-1".into(),
+        Keep::None => "0".into(),
+        Keep::Newest(n) => n.to_string(),
+    }
+}
+
+/// The 12 arguments of one job (see `addJob` in `_common.lua`).
+pub(super) fn push_job(inv: &mut ScriptInvocation<'_>, job: &NewJob) {
+    let o = &job.opts;
+    let (bo, bd) = match o.backoff {
+        None => ("", 0),
+        Some(Backoff::Fixed(d)) => ("f", d),
+        Some(Backoff::Exponential(d)) => ("e", d),
+    };
+    let opts = if o.raw.is_empty() {
+        "{}".to_string()
+    } else {
+        Value::Object(o.raw.clone()).to_string()
+    };
+    inv.arg(o.job_id.as_deref().unwrap_or(""))
+        .arg(job.name.as_str())
+        .arg(job.data.as_str())
+        .arg(opts)
+        .arg(o.delay)
+        .arg(o.priority.map(|p| p.to_string()).unwrap_or_default())
+        .arg(if o.lifo { "1" } else { "" })
+        .arg(o.attempts)
+        .arg(bo)
+        .arg(bd)
+        .arg(o.timeout.map(|t| t.to_string()).unwrap_or_default())
+        .arg(format!(
+            "{}:{}",
+            keep_arg(o.remove_on_complete),
+            keep_arg(o.remove_on_fail)
+        ));
+}
+
+/// A reply element as text (bulk strings, simple strings and integers).
+pub(super) fn text(v: &RValue) -> Option<String> {
+    match v {
+        RValue::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        RValue::SimpleString(s) => Some(s.clone()),
+        RValue::Int(n) => Some(n.to_string()),
+        RValue::Double(d) => Some(d.to_string()),
+        RValue::Okay => Some("OK".into()),
+        _ => None,
+    }
+}
+
+pub(super) fn int(v: &RValue) -> Option<i64> {
+    match v {
+        RValue::Int(n) => Some(*n),
+        RValue::Double(d) => Some(*d as i64),
+        other => text(other).and_then(|t| t.parse::<f64>().ok().map(|f| f as i64)),
+    }
+}
+
+pub(super) fn array(v: RValue) -> Vec<RValue> {
+    match v {
+        RValue::Array(a) | RValue::Set(a) => a,
+        RValue::Nil => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// A flat `[field, value, ...]` reply (or a RESP3 map) as pairs.
+pub(super) fn pairs(v: RValue) -> Vec<(String, String)> {
+    match v {
+        RValue::Map(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+            .collect(),
+        other => {
+            let a = array(other);
+            a.chunks_exact(2)
+                .filter_map(|c| Some((text(&c[0])?, text(&c[1])?)))
+                .collect()
+        }
+    }
+}
+
+/// A reply shape the scripts never produce: a bug or a foreign writer of our keys.
+pub(super) fn bad_reply(what: &str) -> NventError {
+    NventError::internal(format!("unexpected reply of the redis queue script {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_hash_tag() {
+        let k = QueueKeys::new("p", "a{b}");
+        assert!(k
+            .keys
+            .iter()
+            .all(|key| key.starts_with("p:queue:{a%7Bb%7D}:")));
+        assert_eq!(k.channel, "p:queue:{a%7Bb%7D}:signal");
+    }
+}

@@ -1,0 +1,232 @@
+-- Shared head of every queue script (prepended by src/redis/scripts.rs; docs/REDIS.md has
+-- the layout). Every queue script takes the same 12 keys of one queue, all in one hash slot
+-- (`{prefix}:queue:{name}:*`, the braces around the escaped queue name are the hash tag):
+-- KEYS[1] meta (hash: paused, id, seq, tok, fin, pc, sched counters)   KEYS[2] wait (list)
+-- KEYS[3] prio (zset, score priority*2^32 +/- order)   KEYS[4] active (zset, lease expiry ms)
+-- KEYS[5] delayed (zset, due ms)   KEYS[6] completed, KEYS[7] failed (zsets, finish order)
+-- KEYS[8] events (stream)   KEYS[9] listen (hash: event name -> listener expiry ms)
+-- KEYS[10] sched (hash: schedule id -> spec JSON, id..':n' -> fires)
+-- KEYS[11] schedNext (zset, next fire ms)   KEYS[12] stall (single-flight lock of the checker)
+-- Job hashes live at ARGV[1] .. 'job:' .. id and logs at ARGV[1] .. 'logs:' .. id: built
+-- from the same prefix, so they share the slot.
+-- ARGV[1] key prefix of the queue   ARGV[2] now (ms)   ARGV[3] the queue's signal channel
+-- ARGV[4] MAXLEN of the events stream; each script's own arguments start at ARGV[5].
+local K_META, K_WAIT, K_PRIO, K_ACTIVE, K_DELAYED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_COMPLETED, K_FAILED, K_EVENTS, K_LISTEN = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_SCHED, K_SCHEDNEXT, K_STALL = KEYS[10], KEYS[11], KEYS[12]
+local BASE, NOW, CHANNEL, MAXLEN = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+
+local function jobKey(id) return BASE .. 'job:' .. id end
+local function logsKey(id) return BASE .. 'logs:' .. id end
+local function str(s) return cjson.encode(s) end
+
+-- Events are written only while some instance listens to them (it refreshes its entry).
+local listening = nil
+local function emit(name, payload)
+  if listening == nil then
+    listening = {}
+    local l = redis.call('HGETALL', K_LISTEN)
+    for i = 1, #l, 2 do
+      if tonumber(l[i + 1]) > NOW then listening[l[i]] = true end
+    end
+  end
+  if listening[name] then
+    redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', 'e', name, 'p', payload)
+  end
+end
+
+local function waitingCount() return redis.call('LLEN', K_WAIT) + redis.call('ZCARD', K_PRIO) end
+local function isPaused() return redis.call('HGET', K_META, 'paused') == '1' end
+
+-- Tells idle workers of every instance that waiting went from none to some.
+local function wakeIfFilled(before)
+  if before == 0 and waitingCount() > 0 and not isPaused() then
+    redis.call('PUBLISH', CHANNEL, 'w')
+  end
+end
+
+local function pushWaiting(id, pri, lifo)
+  if pri then
+    local pc = redis.call('HINCRBY', K_META, 'pc', 1) % 2147483648
+    if lifo then pc = -pc end
+    redis.call('ZADD', K_PRIO, pri * 4294967296 + pc, id)
+  elseif lifo then
+    redis.call('LPUSH', K_WAIT, id)
+  else
+    redis.call('RPUSH', K_WAIT, id)
+  end
+end
+
+local function makeWaiting(id, name)
+  local k = jobKey(id)
+  local h = redis.call('HMGET', k, 'pri', 'lifo')
+  redis.call('HSET', k, 'state', 'waiting')
+  pushWaiting(id, tonumber(h[1]), h[2] == '1')
+  emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}')
+end
+
+-- A delay that makes this job the earliest is announced, so timers re-arm at once.
+local function makeDelayed(id, name, delay)
+  local due = NOW + delay
+  local first = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
+  redis.call('HSET', jobKey(id), 'state', 'delayed', 'due', due)
+  redis.call('ZADD', K_DELAYED, due, id)
+  if first[2] == nil or due < tonumber(first[2]) then
+    redis.call('PUBLISH', CHANNEL, 'd' .. due)
+  end
+  emit('delayed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"delay":' .. delay .. '}')
+end
+
+local function removeJobKeys(id)
+  redis.call('DEL', jobKey(id), logsKey(id))
+end
+
+-- Files a finished job under completed/failed and applies its keep setting
+-- (-1 keep all, 0 remove now, N keep the newest N).
+local function finishInto(set, id, keep)
+  if keep == 0 then
+    removeJobKeys(id)
+    return
+  end
+  redis.call('ZADD', set, redis.call('HINCRBY', K_META, 'fin', 1), id)
+  if keep > 0 then
+    local over = redis.call('ZCARD', set) - keep
+    if over > 0 then
+      local old = redis.call('ZRANGE', set, 0, over - 1)
+      for _, o in ipairs(old) do removeJobKeys(o) end
+      redis.call('ZREMRANGEBYRANK', set, 0, over - 1)
+    end
+  end
+end
+
+-- Adds one job from 11 arguments starting at ARGV[i]: jobId ('' = next number), name,
+-- data, opts, delay, priority ('' = none), lifo ('1'/''), attempts, backoff ('' | 'f' | 'e'),
+-- backoff delay, timeout ('' = none), keep '<removeOnComplete>:<removeOnFail>'.
+-- (12 in all.) Returns the id.
+local function addJob(i)
+  local id = ARGV[i]
+  if id ~= '' and redis.call('EXISTS', jobKey(id)) == 1 then return id end
+  if id == '' then
+    repeat
+      id = tostring(redis.call('HINCRBY', K_META, 'id', 1))
+    until redis.call('EXISTS', jobKey(id)) == 0
+  end
+  local name, delay, pri = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5]
+  local seq = redis.call('HINCRBY', K_META, 'seq', 1)
+  local k = jobKey(id)
+  local fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0 }
+  local function put(f, v) if v ~= '' then fields[#fields + 1] = f; fields[#fields + 1] = v end end
+  put('pri', pri)
+  put('lifo', ARGV[i + 6])
+  if ARGV[i + 7] ~= '1' then put('att', ARGV[i + 7]) end
+  put('bo', ARGV[i + 8])
+  if ARGV[i + 8] ~= '' then put('bd', ARGV[i + 9]) end
+  put('to', ARGV[i + 10])
+  if ARGV[i + 11] ~= '-1:-1' then put('keep', ARGV[i + 11]) end
+  if delay > 0 then
+    fields[#fields + 1] = 'state'; fields[#fields + 1] = 'delayed'
+    redis.call('HSET', k, unpack(fields))
+    makeDelayed(id, name, delay)
+  else
+    fields[#fields + 1] = 'state'; fields[#fields + 1] = 'waiting'
+    redis.call('HSET', k, unpack(fields))
+    pushWaiting(id, tonumber(pri), ARGV[i + 6] == '1')
+    emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}')
+  end
+  return id
+end
+local JOB_ARGS = 12
+
+local function keepOf(k, which)
+  local keep = redis.call('HGET', k, 'keep')
+  if not keep then return -1 end
+  local rc, rf = string.match(keep, '^(-?%d+):(-?%d+)$')
+  return tonumber(which == 'c' and rc or rf)
+end
+
+-- Moves up to `max` waiting jobs to active with a lease of `lockMs`, appending
+-- id, name, data, attemptsMade (after this start), opts, token per job to `out`.
+-- Leaves a nudge for other instances when jobs remain (at most one per 5 ms).
+local function take(max, lockMs, out)
+  if max <= 0 or isPaused() then return 0 end
+  local ids = {}
+  local z = redis.call('ZPOPMIN', K_PRIO, max)
+  for i = 1, #z, 2 do ids[#ids + 1] = z[i] end
+  if #ids < max then
+    local l = redis.call('LPOP', K_WAIT, max - #ids)
+    if l then for _, id in ipairs(l) do ids[#ids + 1] = id end end
+  end
+  if #ids == 0 then return 0 end
+  local tok = redis.call('HINCRBY', K_META, 'tok', #ids) - #ids
+  local expiry = NOW + lockMs
+  local leases = {}
+  local n = 0
+  for _, id in ipairs(ids) do
+    local k = jobKey(id)
+    if redis.call('EXISTS', k) == 1 then
+      tok = tok + 1
+      n = n + 1
+      local made = redis.call('HINCRBY', k, 'made', 1)
+      redis.call('HSET', k, 'state', 'active', 'pon', NOW, 'tok', tok)
+      local h = redis.call('HMGET', k, 'name', 'data', 'opts')
+      leases[#leases + 1] = expiry
+      leases[#leases + 1] = id
+      out[#out + 1] = id
+      out[#out + 1] = h[1]
+      out[#out + 1] = h[2]
+      out[#out + 1] = made
+      out[#out + 1] = h[3]
+      out[#out + 1] = tok
+      emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}')
+    end
+  end
+  if #leases > 0 then redis.call('ZADD', K_ACTIVE, unpack(leases)) end
+  if #ids == max and waitingCount() > 0 and redis.call('SET', BASE .. 'nudge', '1', 'PX', 5, 'NX') then
+    redis.call('PUBLISH', CHANNEL, 'w')
+  end
+  return n
+end
+
+-- Ends the current attempt of active job `id` with `reason`: again (after its backoff)
+-- while attempts remain, else failed.
+local function failAttempt(id, reason)
+  local k = jobKey(id)
+  local h = redis.call('HMGET', k, 'made', 'att', 'bo', 'bd', 'name')
+  local made, att, name = tonumber(h[1]) or 0, tonumber(h[2]) or 1, h[5]
+  redis.call('ZREM', K_ACTIVE, id)
+  redis.call('HSET', k, 'fr', reason)
+  if made < att then
+    local delay = 0
+    if h[3] == 'f' then
+      delay = tonumber(h[4])
+    elseif h[3] == 'e' then
+      delay = tonumber(h[4]) * 2 ^ math.min(math.max(made - 1, 0), 40)
+    end
+    if delay > 0 then
+      makeDelayed(id, name, delay)
+    else
+      makeWaiting(id, name)
+    end
+    return
+  end
+  redis.call('HSET', k, 'state', 'failed', 'fon', NOW)
+  emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. made .. '}')
+  finishInto(K_FAILED, id, keepOf(k, 'f'))
+end
+
+local function complete(id, value)
+  local k = jobKey(id)
+  redis.call('ZREM', K_ACTIVE, id)
+  redis.call('HSET', k, 'state', 'completed', 'fon', NOW, 'rv', value)
+  redis.call('HDEL', k, 'fr')
+  local name = redis.call('HGET', k, 'name')
+  emit('completed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"returnvalue":' .. value .. '}')
+  finishInto(K_COMPLETED, id, keepOf(k, 'c'))
+end
+
+-- Whether `id` is active under `tok` (the caller's attempt is current).
+local function owns(id, tok)
+  local h = redis.call('HMGET', jobKey(id), 'tok', 'state')
+  return h[1] == tok and h[2] == 'active'
+end
+

@@ -1,0 +1,24 @@
+-- finishJobs-12: records attempt results, then takes the next jobs in the same call.
+-- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] lease ms for taken jobs   ARGV[6] how many
+-- to take   ARGV[7] number of results, then per result: id, token, '1' ok / '0' failed,
+-- the return value (JSON text) or the failure reason.
+-- Returns: { ids whose attempt was no longer theirs (lease lost: refused), taken jobs as in
+-- takeJobs }.
+local before = waitingCount()
+local lost = {}
+local n = tonumber(ARGV[7])
+for j = 0, n - 1 do
+  local i = 8 + j * 4
+  local id = ARGV[i]
+  if not owns(id, ARGV[i + 1]) then
+    lost[#lost + 1] = id
+  elseif ARGV[i + 2] == '1' then
+    complete(id, ARGV[i + 3])
+  else
+    failAttempt(id, ARGV[i + 3])
+  end
+end
+local out = {}
+take(tonumber(ARGV[6]), tonumber(ARGV[5]), out)
+wakeIfFilled(before)
+return { lost, out }

@@ -1,0 +1,29 @@
+-- moveStalled-12: the stall checker, single-flight across instances: at most one run per
+-- ARGV[6] ms. Jobs whose lease expired go back to waiting (they run again), or to failed
+-- once they stalled more than ARGV[5] times.
+-- KEYS, ARGV[1..4]: see _common.lua.
+-- Returns: the number of stalled jobs found (-1: another instance checked just now).
+if not redis.call('SET', K_STALL, '1', 'PX', ARGV[6], 'NX') then return -1 end
+local before = waitingCount()
+local max = tonumber(ARGV[5])
+local ids = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', NOW, 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  local k = jobKey(id)
+  redis.call('ZREM', K_ACTIVE, id)
+  if redis.call('EXISTS', k) == 1 then
+    local stalls = redis.call('HINCRBY', k, 'stalls', 1)
+    local name = redis.call('HGET', k, 'name')
+    redis.call('HDEL', k, 'tok')
+    emit('stalled', '{"jobId":' .. str(id) .. '}')
+    if stalls > max then
+      local reason = 'job ' .. id .. ' stalled more than the allowed ' .. max .. ' times'
+      redis.call('HSET', k, 'state', 'failed', 'fon', NOW, 'fr', reason)
+      emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. (redis.call('HGET', k, 'made') or 0) .. '}')
+      finishInto(K_FAILED, id, keepOf(k, 'f'))
+    else
+      makeWaiting(id, name)
+    end
+  end
+end
+wakeIfFilled(before)
+return #ids
