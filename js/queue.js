@@ -96,7 +96,10 @@ class Runner {
     const { pending, jobs } = JSON.parse(text)
     this.adapter._setPending(pending)
     for (let i = 0; i < jobs.length; i++) this.run(jobs[i])
-    if (this.again) {
+    // A backend may hand out less than the free slots per take (Redis: half the
+    // concurrency, so that fetching overlaps running); ask again until a take comes back
+    // empty.
+    if (this.again || (jobs.length > 0 && this.running < this.concurrency)) {
       this.again = false
       this.pump()
     }

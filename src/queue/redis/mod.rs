@@ -79,6 +79,29 @@ pub(super) struct Shared {
     /// when the first commands wait together for the connection (and so may be sent in
     /// any order).
     gate: tokio::sync::RwLock<()>,
+    /// Single adds per queue: while one `addJobs` call is in flight, later `enqueue`s of
+    /// that queue wait and go together in the next call (one round trip and one script run
+    /// for many callers; a lone call goes at once).
+    adds: Mutex<HashMap<String, Adds>>,
+}
+
+#[derive(Default)]
+struct Adds {
+    busy: bool,
+    queued: Vec<(NewJob, tokio::sync::oneshot::Sender<Result<String>>)>,
+}
+
+/// Ends a queue's in-flight add, also when the caller's future is dropped: queued adds
+/// then go out in a background call.
+struct AddTurn {
+    shared: Arc<Shared>,
+    queue: String,
+}
+
+impl Drop for AddTurn {
+    fn drop(&mut self) {
+        Shared::next_adds(&self.shared, &self.queue);
+    }
 }
 
 #[derive(Default)]
@@ -152,6 +175,15 @@ impl Local {
         }
     }
 
+    /// At most this many jobs per take: half the concurrency, so that one batch runs in
+    /// JS while the next is fetched (Node and Redis work in parallel), and at most 1000
+    /// (script argument lists).
+    fn batch(&self) -> usize {
+        self.worker
+            .as_ref()
+            .map_or(1, |w| w.concurrency.div_ceil(2).clamp(1, 1000))
+    }
+
     fn lock_ms(&self) -> u64 {
         self.worker.as_ref().map_or(30_000, |w| w.lock_ms)
     }
@@ -198,6 +230,7 @@ impl RedisQueueAdapter {
                 state: Mutex::new(LocalState::default()),
                 closed: AtomicBool::new(false),
                 gate: tokio::sync::RwLock::new(()),
+                adds: Mutex::new(HashMap::new()),
             }
         });
         RedisQueueAdapter { shared }
@@ -276,8 +309,8 @@ impl Shared {
     }
 
     /// A message on a queue's signal channel (see the module docs).
-    fn on_signal(&self, channel: &str, payload: &[u8]) {
-        let mut wake = None;
+    fn on_signal(self: &Arc<Self>, channel: &str, payload: &[u8]) {
+        let mut fetch = None;
         {
             let mut st = lock(&self.state);
             let Some(queue) = st.channels.get(channel).cloned() else {
@@ -287,26 +320,51 @@ impl Shared {
                 return;
             };
             match payload.first() {
-                Some(b'w') if local.room() > 0 && !local.wake_sent => {
-                    local.wake_sent = true;
-                    wake = Some(queue);
-                }
+                Some(b'w') if local.room() > 0 && !local.wake_sent => fetch = Some(queue),
                 Some(b'w') if local.reserved > 0 => local.wake_missed = true,
                 Some(b'p') => local.paused = true,
                 Some(b'r') => {
                     local.paused = false;
+                    local.wake_sent = false;
                     if local.room() > 0 {
-                        local.wake_sent = true;
-                        wake = Some(queue);
+                        fetch = Some(queue);
                     }
                 }
                 Some(b'd') => local.timer.notify_one(),
                 _ => {}
             }
         }
-        if let Some(q) = wake {
-            self.wake(&q);
+        if let Some(q) = fetch {
+            self.prefetch(q);
         }
+    }
+
+    /// Takes jobs for an idle runner right away (here, not after a hop through JS), then
+    /// wakes it: its `take` is served from them.
+    fn prefetch(self: &Arc<Self>, queue: String) {
+        let (keys, ask, lock_ms) = {
+            let mut st = lock(&self.state);
+            let l = self.local(&mut st, &queue);
+            let ask = l.room().min(l.batch());
+            if ask == 0 || !l.ahead.is_empty() || l.wake_sent {
+                return;
+            }
+            l.wake_sent = true;
+            l.reserved += ask;
+            (l.keys.clone(), ask, l.lock_ms())
+        };
+        let s = self.clone();
+        tasks::spawn(self, async move {
+            let mut inv = keys.invoke(&Q_TAKE_JOBS, s.opts.events_max_len);
+            inv.arg(ask).arg(lock_ms);
+            let reply = s.script::<redis::Value>(&inv).await;
+            s.release(&queue, ask);
+            if let Ok(reply) = reply {
+                // A reply that does not decode leaves its jobs to the stall checker.
+                let _ = s.accept_taken(&queue, array(reply));
+            }
+            s.wake(&queue);
+        });
     }
 
     /// The signal connection came back: signals may have been missed, so every worker
@@ -326,6 +384,81 @@ impl Shared {
         };
         for q in queues {
             self.wake(&q);
+        }
+    }
+
+    /// Adds jobs in one script call; returns their ids in order.
+    async fn add_jobs(&self, queue: &str, jobs: &[NewJob]) -> Result<Vec<String>> {
+        let keys = self.keys(queue);
+        on_runtime(async {
+            let mut inv = keys.invoke(&Q_ADD_JOBS, self.opts.events_max_len);
+            inv.arg(jobs.len());
+            for j in jobs {
+                push_job(&mut inv, j);
+            }
+            let reply: redis::Value = self.script(&inv).await?;
+            array(reply)
+                .iter()
+                .map(|v| text(v).ok_or_else(|| bad_reply("addJobs")))
+                .collect()
+        })
+        .await
+    }
+
+    /// Sends the adds queued behind a finished one, in background calls, until none wait.
+    fn next_adds(self: &Arc<Self>, queue: &str) {
+        let take = |s: &Shared, queue: &str| {
+            let mut adds = s.adds.lock().unwrap_or_else(|p| p.into_inner());
+            let a = adds.entry(queue.to_string()).or_default();
+            if a.queued.is_empty() {
+                a.busy = false;
+                None
+            } else {
+                Some(std::mem::take(&mut a.queued))
+            }
+        };
+        let Some(first) = take(self, queue) else {
+            return;
+        };
+        let s = self.clone();
+        let name = queue.to_string();
+        let run = async move {
+            let queue = name;
+            let mut batch = first;
+            loop {
+                let (jobs, waiters): (Vec<NewJob>, Vec<_>) = batch.into_iter().unzip();
+                match s.add_jobs(&queue, &jobs).await {
+                    Ok(ids) if ids.len() == waiters.len() => {
+                        for (tx, id) in waiters.into_iter().zip(ids) {
+                            let _ = tx.send(Ok(id));
+                        }
+                    }
+                    Ok(_) => {
+                        for tx in waiters {
+                            let _ = tx.send(Err(bad_reply("addJobs")));
+                        }
+                    }
+                    Err(e) => {
+                        for tx in waiters {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                    }
+                }
+                match take(&s, &queue) {
+                    Some(next) => batch = next,
+                    None => return,
+                }
+            }
+        };
+        if crate::runtime::spawn(run).is_err() {
+            // No runtime: nothing can run the queued adds; tell their callers.
+            let mut adds = self.adds.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(a) = adds.get_mut(queue) {
+                a.busy = false;
+                for (_, tx) in a.queued.drain(..) {
+                    let _ = tx.send(Err(NventError::internal("the engine runtime is gone")));
+                }
+            }
         }
     }
 
@@ -413,8 +546,34 @@ impl Shared {
 #[async_trait]
 impl QueueAdapter for RedisQueueAdapter {
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<String> {
-        let mut ids = self.enqueue_bulk(queue, vec![job]).await?;
-        ids.pop().ok_or_else(|| bad_reply("addJobs"))
+        let s = &self.shared;
+        s.open()?;
+        wire::check_job(&job)?;
+        let waiting = {
+            let mut adds = s.adds.lock().unwrap_or_else(|p| p.into_inner());
+            let a = adds.entry(queue.to_string()).or_default();
+            if a.busy {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                a.queued.push((job, tx));
+                Err(rx)
+            } else {
+                a.busy = true;
+                Ok(job)
+            }
+        };
+        match waiting {
+            Err(rx) => rx
+                .await
+                .map_err(|_| NventError::internal("a batched enqueue was dropped"))?,
+            Ok(job) => {
+                let _turn = AddTurn {
+                    shared: s.clone(),
+                    queue: queue.to_string(),
+                };
+                let mut ids = s.add_jobs(queue, std::slice::from_ref(&job)).await?;
+                ids.pop().ok_or_else(|| bad_reply("addJobs"))
+            }
+        }
     }
 
     async fn enqueue_bulk(&self, queue: &str, jobs: Vec<NewJob>) -> Result<Vec<String>> {
@@ -426,20 +585,7 @@ impl QueueAdapter for RedisQueueAdapter {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = s.keys(queue);
-        on_runtime(async {
-            let mut inv = keys.invoke(&Q_ADD_JOBS, s.opts.events_max_len);
-            inv.arg(jobs.len());
-            for j in &jobs {
-                push_job(&mut inv, j);
-            }
-            let reply: redis::Value = s.script(&inv).await?;
-            array(reply)
-                .iter()
-                .map(|v| text(v).ok_or_else(|| bad_reply("addJobs")))
-                .collect()
-        })
-        .await
+        s.add_jobs(queue, &jobs).await
     }
 
     async fn schedule(&self, queue: &str, mut job: NewJob, spec: ScheduleSpec) -> Result<String> {
@@ -678,6 +824,7 @@ impl QueueAdapter for RedisQueueAdapter {
                 drop(st);
                 return Ok(self.hand_out(queue, room));
             }
+            let room = room.min(l.batch());
             l.reserved += room;
             (l.keys.clone(), room, l.lock_ms())
         };
@@ -711,7 +858,7 @@ impl QueueAdapter for RedisQueueAdapter {
             let fetch = if s.closed.load(Ordering::Acquire) || !l.ahead.is_empty() {
                 0
             } else {
-                l.room()
+                l.room().min(l.batch())
             };
             l.reserved += fetch;
             (l.keys.clone(), current, fetch, l.lock_ms())

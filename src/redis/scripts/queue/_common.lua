@@ -99,11 +99,13 @@ local function finishInto(set, id, keep)
   end
 end
 
--- Adds one job from 11 arguments starting at ARGV[i]: jobId ('' = next number), name,
+-- Adds one job from 12 arguments starting at ARGV[i]: jobId ('' = next number), name,
 -- data, opts, delay, priority ('' = none), lifo ('1'/''), attempts, backoff ('' | 'f' | 'e'),
--- backoff delay, timeout ('' = none), keep '<removeOnComplete>:<removeOnFail>'.
--- (12 in all.) Returns the id.
-local function addJob(i)
+-- backoff delay, timeout ('' = none), keep '<removeOnComplete>:<removeOnFail>'. `seq` is its
+-- creation order. Plain FIFO jobs are appended by flushAdded (one RPUSH per call).
+-- Returns the id.
+local added = {}
+local function addJob(i, seq)
   local id = ARGV[i]
   if id ~= '' and redis.call('EXISTS', jobKey(id)) == 1 then return id end
   if id == '' then
@@ -111,30 +113,39 @@ local function addJob(i)
       id = tostring(redis.call('HINCRBY', K_META, 'id', 1))
     until redis.call('EXISTS', jobKey(id)) == 0
   end
-  local name, delay, pri = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5]
-  local seq = redis.call('HINCRBY', K_META, 'seq', 1)
+  local name, delay, pri, lifo = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
   local k = jobKey(id)
-  local fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0 }
+  local fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0,
+    'state', delay > 0 and 'delayed' or 'waiting' }
   local function put(f, v) if v ~= '' then fields[#fields + 1] = f; fields[#fields + 1] = v end end
   put('pri', pri)
-  put('lifo', ARGV[i + 6])
+  put('lifo', lifo)
   if ARGV[i + 7] ~= '1' then put('att', ARGV[i + 7]) end
   put('bo', ARGV[i + 8])
   if ARGV[i + 8] ~= '' then put('bd', ARGV[i + 9]) end
   put('to', ARGV[i + 10])
   if ARGV[i + 11] ~= '-1:-1' then put('keep', ARGV[i + 11]) end
+  redis.call('HSET', k, unpack(fields))
   if delay > 0 then
-    fields[#fields + 1] = 'state'; fields[#fields + 1] = 'delayed'
-    redis.call('HSET', k, unpack(fields))
     makeDelayed(id, name, delay)
   else
-    fields[#fields + 1] = 'state'; fields[#fields + 1] = 'waiting'
-    redis.call('HSET', k, unpack(fields))
-    pushWaiting(id, tonumber(pri), ARGV[i + 6] == '1')
+    if pri == '' and lifo == '' then
+      added[#added + 1] = id
+    else
+      pushWaiting(id, tonumber(pri), lifo == '1')
+    end
     emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}')
   end
   return id
 end
+
+local function flushAdded()
+  if #added > 0 then redis.call('RPUSH', K_WAIT, unpack(added)) end
+  added = {}
+end
+
+-- Creation order for `n` jobs: the first of them.
+local function nextSeq(n) return redis.call('HINCRBY', K_META, 'seq', n) - n + 1 end
 local JOB_ARGS = 12
 
 local function keepOf(k, which)
@@ -163,12 +174,12 @@ local function take(max, lockMs, out)
   local n = 0
   for _, id in ipairs(ids) do
     local k = jobKey(id)
-    if redis.call('EXISTS', k) == 1 then
+    local h = redis.call('HMGET', k, 'name', 'data', 'opts', 'made')
+    if h[1] then
       tok = tok + 1
       n = n + 1
-      local made = redis.call('HINCRBY', k, 'made', 1)
-      redis.call('HSET', k, 'state', 'active', 'pon', NOW, 'tok', tok)
-      local h = redis.call('HMGET', k, 'name', 'data', 'opts')
+      local made = (tonumber(h[4]) or 0) + 1
+      redis.call('HSET', k, 'state', 'active', 'pon', NOW, 'tok', tok, 'made', made)
       leases[#leases + 1] = expiry
       leases[#leases + 1] = id
       out[#out + 1] = id
@@ -214,14 +225,44 @@ local function failAttempt(id, reason)
   finishInto(K_FAILED, id, keepOf(k, 'f'))
 end
 
-local function complete(id, value)
+-- Completions of one script call share their bookkeeping: one ZREM of the leases and, for
+-- jobs kept without a limit, one ZADD to completed (see flushCompleted).
+local doneLeases, keptIds = {}, {}
+local function complete(id, value, name, keep, hadReason)
   local k = jobKey(id)
-  redis.call('ZREM', K_ACTIVE, id)
+  doneLeases[#doneLeases + 1] = id
   redis.call('HSET', k, 'state', 'completed', 'fon', NOW, 'rv', value)
-  redis.call('HDEL', k, 'fr')
-  local name = redis.call('HGET', k, 'name')
+  if hadReason then redis.call('HDEL', k, 'fr') end
   emit('completed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"returnvalue":' .. value .. '}')
-  finishInto(K_COMPLETED, id, keepOf(k, 'c'))
+  local n = -1
+  if keep then
+    n = tonumber(string.match(keep, '^(-?%d+):'))
+  end
+  if n == -1 then
+    keptIds[#keptIds + 1] = id
+  else
+    finishInto(K_COMPLETED, id, n)
+  end
+end
+
+-- unpack() is bounded by Lua's stack: long argument lists go in chunks.
+local CHUNK = 1000
+local function flushCompleted()
+  for c = 1, #doneLeases, CHUNK do
+    redis.call('ZREM', K_ACTIVE, unpack(doneLeases, c, math.min(c + CHUNK - 1, #doneLeases)))
+  end
+  if #keptIds > 0 then
+    local base = redis.call('HINCRBY', K_META, 'fin', #keptIds) - #keptIds
+    for c = 1, #keptIds, CHUNK do
+      local args = {}
+      for i = c, math.min(c + CHUNK - 1, #keptIds) do
+        args[#args + 1] = base + i
+        args[#args + 1] = keptIds[i]
+      end
+      redis.call('ZADD', K_COMPLETED, unpack(args))
+    end
+  end
+  doneLeases, keptIds = {}, {}
 end
 
 -- Whether `id` is active under `tok` (the caller's attempt is current).

@@ -5,8 +5,12 @@
 local before = waitingCount()
 local n = tonumber(ARGV[5])
 local ids = {}
+local seq = nextSeq(n)
 for j = 0, n - 1 do
-  ids[#ids + 1] = addJob(6 + j * JOB_ARGS)
+  ids[#ids + 1] = addJob(6 + j * JOB_ARGS, seq + j)
+  -- unpack() has a stack limit: flush long runs of plain jobs as they grow.
+  if #added >= 4000 then flushAdded() end
 end
+flushAdded()
 wakeIfFilled(before)
 return ids

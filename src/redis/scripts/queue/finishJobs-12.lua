@@ -10,14 +10,16 @@ local n = tonumber(ARGV[7])
 for j = 0, n - 1 do
   local i = 8 + j * 4
   local id = ARGV[i]
-  if not owns(id, ARGV[i + 1]) then
+  local h = redis.call('HMGET', jobKey(id), 'tok', 'state', 'name', 'keep', 'fr')
+  if h[1] ~= ARGV[i + 1] or h[2] ~= 'active' then
     lost[#lost + 1] = id
   elseif ARGV[i + 2] == '1' then
-    complete(id, ARGV[i + 3])
+    complete(id, ARGV[i + 3], h[3], h[4], h[5])
   else
     failAttempt(id, ARGV[i + 3])
   end
 end
+flushCompleted()
 local out = {}
 take(tonumber(ARGV[6]), tonumber(ARGV[5]), out)
 wakeIfFilled(before)

@@ -14,6 +14,7 @@ if ARGV[7] == '' or (ARGV[8] ~= '' and fired >= tonumber(ARGV[8])) then
 else
   redis.call('ZADD', K_SCHEDNEXT, ARGV[7], sid)
 end
-local id = addJob(9)
+local id = addJob(9, nextSeq(1))
+flushAdded()
 wakeIfFilled(before)
 return id
