@@ -83,6 +83,8 @@ pub(super) struct Shared {
     /// that queue wait and go together in the next call (one round trip and one script run
     /// for many callers; a lone call goes at once).
     adds: Mutex<HashMap<String, Adds>>,
+    /// Names this adapter instance in idle entries and its job channels.
+    instance: String,
 }
 
 #[derive(Default)]
@@ -115,6 +117,9 @@ struct LocalState {
 
 struct Local {
     keys: Arc<QueueKeys>,
+    /// This instance's entry in the queue's idle set: `<its channel>|<lease ms>` (empty
+    /// without a worker).
+    idle: String,
     worker: Option<Worker>,
     /// Jobs this instance took: id → attempt token (handed to the runner or in `ahead`).
     active: HashMap<String, u64>,
@@ -147,6 +152,7 @@ impl Local {
     fn new(keys: QueueKeys) -> Local {
         Local {
             keys: Arc::new(keys),
+            idle: String::new(),
             worker: None,
             active: HashMap::new(),
             ahead: VecDeque::new(),
@@ -198,6 +204,19 @@ impl Local {
     }
 }
 
+/// Unique enough across processes and adapters: pid, start time (ns) and a counter.
+fn instance_id() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{t:x}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 fn lock(m: &Mutex<LocalState>) -> MutexGuard<'_, LocalState> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -231,6 +250,7 @@ impl RedisQueueAdapter {
                 closed: AtomicBool::new(false),
                 gate: tokio::sync::RwLock::new(()),
                 adds: Mutex::new(HashMap::new()),
+                instance: instance_id(),
             }
         });
         RedisQueueAdapter { shared }
@@ -311,6 +331,7 @@ impl Shared {
     /// A message on a queue's signal channel (see the module docs).
     fn on_signal(self: &Arc<Self>, channel: &str, payload: &[u8]) {
         let mut fetch = None;
+        let mut pushed = None;
         {
             let mut st = lock(&self.state);
             let Some(queue) = st.channels.get(channel).cloned() else {
@@ -331,8 +352,31 @@ impl Shared {
                     }
                 }
                 Some(b'd') => local.timer.notify_one(),
+                Some(b'[') => pushed = Some(queue),
                 _ => {}
             }
+        }
+        if let Some(q) = pushed {
+            // A job the add script took for this idle worker.
+            let claim = serde_json::from_slice::<Vec<Value>>(payload).ok();
+            let reply = claim.map(|c| {
+                c.into_iter()
+                    .map(|v| match v {
+                        Value::String(t) => redis::Value::BulkString(t.into_bytes()),
+                        Value::Number(n) => redis::Value::Int(n.as_i64().unwrap_or(0)),
+                        _ => redis::Value::Nil,
+                    })
+                    .collect::<Vec<_>>()
+            });
+            if let Some(r) = reply {
+                if self.accept_taken(&q, r).is_ok() {
+                    let mut st = lock(&self.state);
+                    self.local(&mut st, &q).wake_sent = true;
+                    drop(st);
+                    self.wake(&q);
+                }
+            }
+            return;
         }
         if let Some(q) = fetch {
             self.prefetch(q);
@@ -342,7 +386,7 @@ impl Shared {
     /// Takes jobs for an idle runner right away (here, not after a hop through JS), then
     /// wakes it: its `take` is served from them.
     fn prefetch(self: &Arc<Self>, queue: String) {
-        let (keys, ask, lock_ms) = {
+        let (keys, ask, lock_ms, idle) = {
             let mut st = lock(&self.state);
             let l = self.local(&mut st, &queue);
             let ask = l.room().min(l.batch());
@@ -351,12 +395,12 @@ impl Shared {
             }
             l.wake_sent = true;
             l.reserved += ask;
-            (l.keys.clone(), ask, l.lock_ms())
+            (l.keys.clone(), ask, l.lock_ms(), l.idle.clone())
         };
         let s = self.clone();
         tasks::spawn(self, async move {
             let mut inv = keys.invoke(&Q_TAKE_JOBS, s.opts.events_max_len);
-            inv.arg(ask).arg(lock_ms);
+            inv.arg(ask).arg(lock_ms).arg(idle);
             let reply = s.script::<redis::Value>(&inv).await;
             s.release(&queue, ask);
             if let Ok(reply) = reply {
@@ -523,7 +567,7 @@ impl Shared {
         }
         let keys = self.keys(queue);
         let mut inv = keys.invoke(&Q_FINISH_JOBS, self.opts.events_max_len);
-        inv.arg(0).arg(0).arg(failures.len());
+        inv.arg(0).arg(0).arg("").arg(failures.len());
         for (id, token, reason) in &failures {
             inv.arg(id.as_str())
                 .arg(*token)
@@ -753,7 +797,7 @@ impl QueueAdapter for RedisQueueAdapter {
     ) -> Result<()> {
         let s = &self.shared;
         s.open()?;
-        let (keys, first) = {
+        let (keys, first, jobs_channel) = {
             let mut st = lock(&s.state);
             let l = s.local(&mut st, queue);
             let first = l.worker.is_none();
@@ -774,11 +818,17 @@ impl QueueAdapter for RedisQueueAdapter {
                 w.running = true;
             }
             l.wake_sent = false;
-            (l.keys.clone(), first)
+            let lock_ms = w.lock_ms;
+            let jobs_channel = format!("{}w:{}", l.keys.base, s.instance);
+            l.idle = format!("{jobs_channel}|{lock_ms}");
+            let keys = l.keys.clone();
+            st.channels.insert(jobs_channel.clone(), queue.to_string());
+            (keys, first, jobs_channel)
         };
         if first {
             on_runtime(async {
                 s.hub.subscribe(&keys.channel, false).await?;
+                s.hub.subscribe(&jobs_channel, false).await?;
                 let paused: Option<String> = s
                     .redis
                     .query(redis::cmd("HGET").arg(keys.meta()).arg("paused"))
@@ -815,7 +865,7 @@ impl QueueAdapter for RedisQueueAdapter {
     async fn take(&self, queue: &str, max: usize) -> Result<Batch> {
         let s = &self.shared;
         s.open()?;
-        let (keys, ask, lock_ms) = {
+        let (keys, ask, lock_ms, idle) = {
             let mut st = lock(&s.state);
             let l = s.local(&mut st, queue);
             l.wake_sent = false;
@@ -826,11 +876,11 @@ impl QueueAdapter for RedisQueueAdapter {
             }
             let room = room.min(l.batch());
             l.reserved += room;
-            (l.keys.clone(), room, l.lock_ms())
+            (l.keys.clone(), room, l.lock_ms(), l.idle.clone())
         };
         let reply = on_runtime(async {
             let mut inv = keys.invoke(&Q_TAKE_JOBS, s.opts.events_max_len);
-            inv.arg(ask).arg(lock_ms);
+            inv.arg(ask).arg(lock_ms).arg(idle);
             s.script::<redis::Value>(&inv).await
         })
         .await;
@@ -842,7 +892,7 @@ impl QueueAdapter for RedisQueueAdapter {
     async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64> {
         let s = &self.shared;
         let mut late = Vec::new();
-        let (keys, current, fetch, lock_ms) = {
+        let (keys, current, fetch, lock_ms, idle) = {
             let mut st = lock(&s.state);
             let l = s.local(&mut st, queue);
             let mut current = Vec::with_capacity(outcomes.len());
@@ -861,7 +911,12 @@ impl QueueAdapter for RedisQueueAdapter {
                 l.room().min(l.batch())
             };
             l.reserved += fetch;
-            (l.keys.clone(), current, fetch, l.lock_ms())
+            let idle = if fetch > 0 {
+                l.idle.clone()
+            } else {
+                String::new()
+            };
+            (l.keys.clone(), current, fetch, l.lock_ms(), idle)
         };
         s.report_lost(queue, &late);
         if current.is_empty() && fetch == 0 {
@@ -869,7 +924,7 @@ impl QueueAdapter for RedisQueueAdapter {
         }
         let reply = on_runtime(async {
             let mut inv = keys.invoke(&Q_FINISH_JOBS, s.opts.events_max_len);
-            inv.arg(lock_ms).arg(fetch).arg(current.len());
+            inv.arg(lock_ms).arg(fetch).arg(idle).arg(current.len());
             for o in &current {
                 inv.arg(o.id.as_str()).arg(o.token);
                 match &o.result {
@@ -1017,12 +1072,16 @@ impl QueueAdapter for RedisQueueAdapter {
         if s.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let (tasks, releases) = {
+        let (tasks, releases, idles) = {
             let mut st = lock(&s.state);
             let mut tasks: Vec<JoinHandle<()>> = st.tasks.drain(..).collect();
             let mut releases = Vec::new();
+            let mut idles = Vec::new();
             for l in st.queues.values_mut() {
                 tasks.extend(l.events_task.take());
+                if !l.idle.is_empty() {
+                    idles.push((format!("{}idle", l.keys.base), std::mem::take(&mut l.idle)));
+                }
                 let ahead: Vec<(String, u64)> =
                     l.ahead.drain(..).map(|c| (c.id, c.token)).collect();
                 for (id, _) in &ahead {
@@ -1032,13 +1091,20 @@ impl QueueAdapter for RedisQueueAdapter {
                     releases.push((l.keys.clone(), ahead));
                 }
             }
-            (tasks, releases)
+            (tasks, releases, idles)
         };
         for t in tasks {
             t.abort();
         }
         s.hub.close();
         on_runtime(async {
+            // Best effort: a stale idle entry lapses after one lease at most.
+            for (key, member) in idles {
+                let _ = s
+                    .redis
+                    .query::<i64>(redis::cmd("ZREM").arg(key).arg(member))
+                    .await;
+            }
             for (keys, ahead) in releases {
                 let mut inv = keys.invoke(&Q_RELEASE_JOBS, s.opts.events_max_len);
                 for (id, token) in &ahead {

@@ -208,6 +208,27 @@ async fn lease_renewer(weak: Weak<Shared>) {
         };
         tokio::time::sleep(Duration::from_millis(interval.max(5))).await;
         let Some(s) = weak.upgrade() else { return };
+        // Idle workers keep their idle entry (it lapses after one lease otherwise).
+        let idle: Vec<(String, String, u64)> = {
+            let st = lock(&s.state);
+            st.queues
+                .values()
+                .filter(|l| !l.idle.is_empty() && l.active.is_empty() && l.reserved == 0)
+                .filter(|l| l.room() > 0)
+                .map(|l| (format!("{}idle", l.keys.base), l.idle.clone(), l.lock_ms()))
+                .collect()
+        };
+        for (key, member, lock_ms) in idle {
+            let _ = s
+                .redis
+                .query::<i64>(
+                    redis::cmd("ZADD")
+                        .arg(key)
+                        .arg(now_ms() + lock_ms)
+                        .arg(member),
+                )
+                .await;
+        }
         let held: Vec<Held> = {
             let st = lock(&s.state);
             st.queues

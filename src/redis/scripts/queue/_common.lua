@@ -20,9 +20,11 @@ local function jobKey(id) return BASE .. 'job:' .. id end
 local function logsKey(id) return BASE .. 'logs:' .. id end
 local function str(s) return cjson.encode(s) end
 
--- Events are written only while some instance listens to them (it refreshes its entry).
+-- Events are written only while some instance listens to them (it refreshes its entry);
+-- callers test `listens(name)` before building a payload, so unobserved events cost
+-- nothing.
 local listening = nil
-local function emit(name, payload)
+local function listens(name)
   if listening == nil then
     listening = {}
     local l = redis.call('HGETALL', K_LISTEN)
@@ -30,9 +32,10 @@ local function emit(name, payload)
       if tonumber(l[i + 1]) > NOW then listening[l[i]] = true end
     end
   end
-  if listening[name] then
-    redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', 'e', name, 'p', payload)
-  end
+  return listening[name] == true
+end
+local function emit(name, payload)
+  redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', 'e', name, 'p', payload)
 end
 
 local function waitingCount() return redis.call('LLEN', K_WAIT) + redis.call('ZCARD', K_PRIO) end
@@ -62,7 +65,7 @@ local function makeWaiting(id, name)
   local h = redis.call('HMGET', k, 'pri', 'lifo')
   redis.call('HSET', k, 'state', 'waiting')
   pushWaiting(id, tonumber(h[1]), h[2] == '1')
-  emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}')
+  if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
 end
 
 -- A delay that makes this job the earliest is announced, so timers re-arm at once.
@@ -74,7 +77,7 @@ local function makeDelayed(id, name, delay)
   if first[2] == nil or due < tonumber(first[2]) then
     redis.call('PUBLISH', CHANNEL, 'd' .. due)
   end
-  emit('delayed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"delay":' .. delay .. '}')
+  if listens('delayed') then emit('delayed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"delay":' .. delay .. '}') end
 end
 
 local function removeJobKeys(id)
@@ -134,7 +137,7 @@ local function addJob(i, seq)
     else
       pushWaiting(id, tonumber(pri), lifo == '1')
     end
-    emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}')
+    if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
   end
   return id
 end
@@ -155,10 +158,21 @@ local function keepOf(k, which)
   return tonumber(which == 'c' and rc or rf)
 end
 
+-- Idle workers: `idle` (zset at BASE .. 'idle') holds '<instance channel>|<lease ms>' of
+-- workers that found the queue empty, scored by when the entry lapses. A job added while
+-- one is registered is taken for it right here and published to its channel, so an idle
+-- worker starts a job without a round trip of its own.
+local K_IDLE = BASE .. 'idle'
+
+local function registerIdle(idle, lockMs)
+  if idle and idle ~= '' then redis.call('ZADD', K_IDLE, NOW + lockMs, idle) end
+end
+
 -- Moves up to `max` waiting jobs to active with a lease of `lockMs`, appending
 -- id, name, data, attemptsMade (after this start), opts, token per job to `out`.
--- Leaves a nudge for other instances when jobs remain (at most one per 5 ms).
-local function take(max, lockMs, out)
+-- Leaves a nudge for other instances when jobs remain (at most one per 5 ms). A caller
+-- that gets fewer than it asked for and names its `idle` entry is registered as idle.
+local function take(max, lockMs, out, idle)
   if max <= 0 or isPaused() then return 0 end
   local ids = {}
   local z = redis.call('ZPOPMIN', K_PRIO, max)
@@ -167,6 +181,7 @@ local function take(max, lockMs, out)
     local l = redis.call('LPOP', K_WAIT, max - #ids)
     if l then for _, id in ipairs(l) do ids[#ids + 1] = id end end
   end
+  if #ids < max then registerIdle(idle, lockMs) end
   if #ids == 0 then return 0 end
   local tok = redis.call('HINCRBY', K_META, 'tok', #ids) - #ids
   local expiry = NOW + lockMs
@@ -188,7 +203,7 @@ local function take(max, lockMs, out)
       out[#out + 1] = made
       out[#out + 1] = h[3]
       out[#out + 1] = tok
-      emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}')
+      if listens('active') then emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}') end
     end
   end
   if #leases > 0 then redis.call('ZADD', K_ACTIVE, unpack(leases)) end
@@ -196,6 +211,23 @@ local function take(max, lockMs, out)
     redis.call('PUBLISH', CHANNEL, 'w')
   end
   return n
+end
+
+-- Hands waiting jobs to registered idle workers, one job each (see K_IDLE).
+local function pushToIdle()
+  if isPaused() then return end
+  redis.call('ZREMRANGEBYSCORE', K_IDLE, '-inf', NOW)
+  while waitingCount() > 0 do
+    local e = redis.call('ZRANGE', K_IDLE, 0, 0)
+    if #e == 0 then return end
+    redis.call('ZREM', K_IDLE, e[1])
+    local channel, lockMs = string.match(e[1], '^(.*)|(%d+)$')
+    if channel then
+      local out = {}
+      if take(1, tonumber(lockMs), out) == 0 then return end
+      redis.call('PUBLISH', channel, cjson.encode(out))
+    end
+  end
 end
 
 -- Ends the current attempt of active job `id` with `reason`: again (after its backoff)
@@ -221,7 +253,7 @@ local function failAttempt(id, reason)
     return
   end
   redis.call('HSET', k, 'state', 'failed', 'fon', NOW)
-  emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. made .. '}')
+  if listens('failed') then emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. made .. '}') end
   finishInto(K_FAILED, id, keepOf(k, 'f'))
 end
 
@@ -233,7 +265,7 @@ local function complete(id, value, name, keep, hadReason)
   doneLeases[#doneLeases + 1] = id
   redis.call('HSET', k, 'state', 'completed', 'fon', NOW, 'rv', value)
   if hadReason then redis.call('HDEL', k, 'fr') end
-  emit('completed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"returnvalue":' .. value .. '}')
+  if listens('completed') then emit('completed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"returnvalue":' .. value .. '}') end
   local n = -1
   if keep then
     n = tonumber(string.match(keep, '^(-?%d+):'))

@@ -1,6 +1,7 @@
 -- addJobs-12: adds jobs (enqueue, enqueueBulk) in order, all or nothing.
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] number of jobs, then 12 arguments per job
 -- (see addJob).
+-- Hands added jobs to idle workers (see pushToIdle) before waking the others.
 -- Returns: the ids in order (an existing jobId returns that id and adds nothing).
 local before = waitingCount()
 local n = tonumber(ARGV[5])
@@ -12,5 +13,6 @@ for j = 0, n - 1 do
   if #added >= 4000 then flushAdded() end
 end
 flushAdded()
+pushToIdle()
 wakeIfFilled(before)
 return ids

@@ -14,11 +14,11 @@ for _, id in ipairs(ids) do
     local stalls = redis.call('HINCRBY', k, 'stalls', 1)
     local name = redis.call('HGET', k, 'name')
     redis.call('HDEL', k, 'tok')
-    emit('stalled', '{"jobId":' .. str(id) .. '}')
+    if listens('stalled') then emit('stalled', '{"jobId":' .. str(id) .. '}') end
     if stalls > max then
       local reason = 'job ' .. id .. ' stalled more than the allowed ' .. max .. ' times'
       redis.call('HSET', k, 'state', 'failed', 'fon', NOW, 'fr', reason)
-      emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. (redis.call('HGET', k, 'made') or 0) .. '}')
+      if listens('failed') then emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. (redis.call('HGET', k, 'made') or 0) .. '}') end
       finishInto(K_FAILED, id, keepOf(k, 'f'))
     else
       makeWaiting(id, name)

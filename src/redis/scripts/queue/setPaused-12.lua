@@ -6,5 +6,5 @@ local now = ARGV[5] == '1'
 redis.call('HSET', K_META, 'paused', ARGV[5])
 redis.call('PUBLISH', CHANNEL, now and 'p' or 'r')
 if was == now then return 0 end
-emit(now and 'paused' or 'resumed', '{"queueName":' .. str(ARGV[6]) .. '}')
+if listens(now and 'paused' or 'resumed') then emit(now and 'paused' or 'resumed', '{"queueName":' .. str(ARGV[6]) .. '}') end
 return 1

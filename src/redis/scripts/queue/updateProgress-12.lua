@@ -4,5 +4,5 @@
 local id = ARGV[5]
 if not owns(id, ARGV[6]) then return 0 end
 redis.call('HSET', jobKey(id), 'prog', ARGV[7])
-emit('progress', '{"jobId":' .. str(id) .. ',"progress":' .. ARGV[7] .. ',"data":' .. ARGV[7] .. '}')
+if listens('progress') then emit('progress', '{"jobId":' .. str(id) .. ',"progress":' .. ARGV[7] .. ',"data":' .. ARGV[7] .. '}') end
 return 1
