@@ -432,21 +432,36 @@ impl Shared {
     }
 
     /// Adds jobs in one script call; returns their ids in order.
+    /// When this instance's own worker of the queue is idle, the script takes a job for it
+    /// and returns it with the ids: it is handed to the runner at once.
     async fn add_jobs(&self, queue: &str, jobs: &[NewJob]) -> Result<Vec<String>> {
-        let keys = self.keys(queue);
-        on_runtime(async {
+        let (keys, idle) = {
+            let mut st = lock(&self.state);
+            let l = self.local(&mut st, queue);
+            (l.keys.clone(), l.idle.clone())
+        };
+        let (ids, own) = on_runtime(async {
             let mut inv = keys.invoke(&Q_ADD_JOBS, self.opts.events_max_len);
-            inv.arg(jobs.len());
+            inv.arg(idle).arg(jobs.len());
             for j in jobs {
                 push_job(&mut inv, j);
             }
-            let reply: redis::Value = self.script(&inv).await?;
-            array(reply)
+            let mut parts = array(self.script::<redis::Value>(&inv).await?).into_iter();
+            let ids = array(parts.next().unwrap_or_default())
                 .iter()
                 .map(|v| text(v).ok_or_else(|| bad_reply("addJobs")))
-                .collect()
+                .collect::<Result<Vec<String>>>()?;
+            Ok((ids, array(parts.next().unwrap_or_default())))
         })
-        .await
+        .await?;
+        if !own.is_empty() && self.accept_taken(queue, own).is_ok() {
+            {
+                let mut st = lock(&self.state);
+                self.local(&mut st, queue).wake_sent = true;
+            }
+            self.wake(queue);
+        }
+        Ok(ids)
     }
 
     /// Sends the adds queued behind a finished one, in background calls, until none wait.

@@ -24,7 +24,9 @@ export default defineNitroPlugin((nitroApp: NitroApp) => {
   // hooks registered by plugins loaded after this one still see 'nvent:registerAdapter'.
   const ready = new Promise(resolve => setImmediate(resolve)).then(() => start(nitroApp.hooks as unknown as Hooks))
   state.closed = false
+  state.startError = undefined
   ready.catch((error) => {
+    state.startError = error
     console.error('[nvent] failed to start:', error)
   })
   nitroApp.hooks.hook('request', async () => {

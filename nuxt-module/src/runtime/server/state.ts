@@ -6,6 +6,8 @@ export interface NventState {
   adapters?: Adapters
   wiring?: WiringRegistry
   closed: boolean
+  /** Why the start failed (a backend unreachable, bad options): what later calls report. */
+  startError?: unknown
 }
 
 export const state: NventState = { closed: false }

@@ -213,8 +213,9 @@ local function take(max, lockMs, out, idle)
   return n
 end
 
--- Hands waiting jobs to registered idle workers, one job each (see K_IDLE).
-local function pushToIdle()
+-- Hands waiting jobs to registered idle workers, one job each (see K_IDLE). The caller's
+-- own entry (`self`) gets its job in `own` (the script's reply) instead of a message.
+local function pushToIdle(self, own)
   if isPaused() then return end
   redis.call('ZREMRANGEBYSCORE', K_IDLE, '-inf', NOW)
   while waitingCount() > 0 do
@@ -223,9 +224,13 @@ local function pushToIdle()
     redis.call('ZREM', K_IDLE, e[1])
     local channel, lockMs = string.match(e[1], '^(.*)|(%d+)$')
     if channel then
-      local out = {}
-      if take(1, tonumber(lockMs), out) == 0 then return end
-      redis.call('PUBLISH', channel, cjson.encode(out))
+      if e[1] == self then
+        if take(1, tonumber(lockMs), own) == 0 then return end
+      else
+        local out = {}
+        if take(1, tonumber(lockMs), out) == 0 then return end
+        redis.call('PUBLISH', channel, cjson.encode(out))
+      end
     end
   end
 end

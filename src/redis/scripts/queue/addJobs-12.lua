@@ -1,18 +1,20 @@
 -- addJobs-12: adds jobs (enqueue, enqueueBulk) in order, all or nothing.
--- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] number of jobs, then 12 arguments per job
--- (see addJob).
+-- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
+-- ARGV[6] number of jobs, then 12 arguments per job (see addJob).
 -- Hands added jobs to idle workers (see pushToIdle) before waking the others.
--- Returns: the ids in order (an existing jobId returns that id and adds nothing).
+-- Returns: { the ids in order (an existing jobId returns that id and adds nothing), the
+-- jobs taken for the caller's own idle worker, as in takeJobs }.
 local before = waitingCount()
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 local ids = {}
 local seq = nextSeq(n)
 for j = 0, n - 1 do
-  ids[#ids + 1] = addJob(6 + j * JOB_ARGS, seq + j)
+  ids[#ids + 1] = addJob(7 + j * JOB_ARGS, seq + j)
   -- unpack() has a stack limit: flush long runs of plain jobs as they grow.
   if #added >= 4000 then flushAdded() end
 end
 flushAdded()
-pushToIdle()
+local own = {}
+pushToIdle(ARGV[5], own)
 wakeIfFilled(before)
-return ids
+return { ids, own }

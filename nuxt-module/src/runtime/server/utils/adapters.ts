@@ -6,6 +6,11 @@ import { state } from '../state'
 /** The queue, stream and store adapters of this server. */
 export function useAdapters(): Adapters {
   if (state.adapters) return state.adapters
+  if (state.startError !== undefined) {
+    const e = state.startError as { code?: unknown, message?: unknown }
+    const code = typeof e?.code === 'string' ? e.code : 'NVENT_BACKEND_UNAVAILABLE'
+    throw new NventError(code, `nvent failed to start: ${typeof e?.message === 'string' ? e.message : String(state.startError)}`)
+  }
   throw state.closed
     ? new NventError('NVENT_CLOSED', 'nvent adapters are closed: the server is shutting down')
     : new NventError('NVENT_BACKEND_UNAVAILABLE', 'nvent adapters are not ready yet: use them in request handlers, worker functions or the Nitro hook \'nvent:ready\', not while plugins load')
