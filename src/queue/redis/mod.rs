@@ -171,12 +171,27 @@ impl Local {
         self.active.len().saturating_sub(self.ahead.len())
     }
 
-    /// Free slots of the local worker (0 without a running worker or while paused).
+    /// Slots for jobs to take from Redis: the jobs this instance holds (running or taken
+    /// ahead) plus the takes in flight never exceed the concurrency, so no job sits active
+    /// in Redis without a slot (0 without a running worker or while paused).
     fn room(&self) -> usize {
         match &self.worker {
-            Some(w) if w.running && !self.paused => {
-                w.concurrency.saturating_sub(self.handed() + self.reserved)
-            }
+            Some(w) if w.running && !self.paused => w
+                .concurrency
+                .saturating_sub(self.active.len() + self.reserved),
+            _ => 0,
+        }
+    }
+
+    /// Whether the runner has something to do: jobs to take, or taken ones to start.
+    fn wants_wake(&self) -> bool {
+        self.room() > 0 || (!self.ahead.is_empty() && self.hand_room() > 0)
+    }
+
+    /// Slots for jobs taken ahead to be handed to the runner.
+    fn hand_room(&self) -> usize {
+        match &self.worker {
+            Some(w) if w.running && !self.paused => w.concurrency.saturating_sub(self.handed()),
             _ => 0,
         }
     }
@@ -341,13 +356,15 @@ impl Shared {
                 return;
             };
             match payload.first() {
-                Some(b'w') if local.room() > 0 && !local.wake_sent => fetch = Some(queue),
+                // Our own nudge: we just took a full batch and know what remains.
+                Some(b'w') if payload.len() > 1 && &payload[1..] == local.idle.as_bytes() => {}
+                Some(b'w') if local.wants_wake() && !local.wake_sent => fetch = Some(queue),
                 Some(b'w') if local.reserved > 0 => local.wake_missed = true,
                 Some(b'p') => local.paused = true,
                 Some(b'r') => {
                     local.paused = false;
                     local.wake_sent = false;
-                    if local.room() > 0 {
+                    if local.wants_wake() {
                         fetch = Some(queue);
                     }
                 }
@@ -389,8 +406,18 @@ impl Shared {
         let (keys, ask, lock_ms, idle) = {
             let mut st = lock(&self.state);
             let l = self.local(&mut st, &queue);
+            if l.wake_sent {
+                return;
+            }
+            if !l.ahead.is_empty() {
+                // Jobs wait here already: the runner only needs waking.
+                l.wake_sent = true;
+                drop(st);
+                self.wake(&queue);
+                return;
+            }
             let ask = l.room().min(l.batch());
-            if ask == 0 || !l.ahead.is_empty() || l.wake_sent {
+            if ask == 0 {
                 return;
             }
             l.wake_sent = true;
@@ -434,7 +461,7 @@ impl Shared {
     /// Adds jobs in one script call; returns their ids in order.
     /// When this instance's own worker of the queue is idle, the script takes a job for it
     /// and returns it with the ids: it is handed to the runner at once.
-    async fn add_jobs(&self, queue: &str, jobs: &[NewJob]) -> Result<Vec<String>> {
+    async fn add_jobs(self: &Arc<Self>, queue: &str, jobs: &[NewJob]) -> Result<Vec<String>> {
         let (keys, idle) = {
             let mut st = lock(&self.state);
             let l = self.local(&mut st, queue);
@@ -542,7 +569,7 @@ impl Shared {
 
     /// Adds taken jobs (flat reply: id, name, data, made, opts, token per job) to the
     /// jobs taken ahead.
-    fn accept_taken(&self, queue: &str, reply: Vec<redis::Value>) -> Result<()> {
+    fn accept_taken(self: &Arc<Self>, queue: &str, reply: Vec<redis::Value>) -> Result<()> {
         let mut claims = Vec::with_capacity(reply.len() / 6);
         for c in reply.chunks_exact(6) {
             let (Some(id), Some(name), Some(data), Some(made), Some(opts), Some(token)) = (
@@ -565,11 +592,36 @@ impl Shared {
                 token.max(0) as u64,
             ));
         }
-        let mut st = lock(&self.state);
-        let local = self.local(&mut st, queue);
-        for c in claims {
-            local.active.insert(c.id.clone(), c.token);
-            local.ahead.push_back(c);
+        let (keys, excess) = {
+            let mut st = lock(&self.state);
+            let local = self.local(&mut st, queue);
+            for c in claims {
+                local.active.insert(c.id.clone(), c.token);
+                local.ahead.push_back(c);
+            }
+            // A job pushed to this idle worker and a take racing it can bring more than
+            // the slots: the surplus goes back to waiting at once.
+            let cap = local.worker.as_ref().map_or(0, |w| w.concurrency);
+            let mut excess = Vec::new();
+            while local.active.len() + local.reserved > cap {
+                let Some(c) = local.ahead.pop_back() else {
+                    break;
+                };
+                local.active.remove(&c.id);
+                excess.push((c.id, c.token));
+            }
+            (local.keys.clone(), excess)
+        };
+        if !excess.is_empty() {
+            let s = self.clone();
+            tasks::spawn(self, async move {
+                let mut inv = keys.invoke(&Q_RELEASE_JOBS, s.opts.events_max_len);
+                for (id, token) in &excess {
+                    inv.arg(id.as_str()).arg(*token);
+                }
+                // If this fails, the leases run out and the stall checker hands them on.
+                let _ = s.script::<i64>(&inv).await;
+            });
         }
         Ok(())
     }
@@ -782,7 +834,7 @@ impl QueueAdapter for RedisQueueAdapter {
                 w.running = true;
             }
             l.wake_sent = false;
-            l.room() > 0
+            l.wants_wake()
         };
         if wake {
             s.wake(queue);
@@ -869,7 +921,7 @@ impl QueueAdapter for RedisQueueAdapter {
                 w.running = true;
             }
             l.wake_sent = false;
-            l.room() > 0
+            l.wants_wake()
         };
         if wake {
             s.wake(queue);
@@ -884,10 +936,15 @@ impl QueueAdapter for RedisQueueAdapter {
             let mut st = lock(&s.state);
             let l = s.local(&mut st, queue);
             l.wake_sent = false;
-            let room = l.room().min(max);
-            if room == 0 || !l.ahead.is_empty() {
+            if !l.ahead.is_empty() {
+                let n = l.hand_room().min(max);
                 drop(st);
-                return Ok(self.hand_out(queue, room));
+                return Ok(self.hand_out(queue, n));
+            }
+            let room = l.room().min(max);
+            if room == 0 {
+                drop(st);
+                return Ok(self.hand_out(queue, 0));
             }
             let room = room.min(l.batch());
             l.reserved += room;

@@ -1,9 +1,10 @@
 -- Shared head of every queue script (prepended by src/redis/scripts.rs; docs/REDIS.md has
 -- the layout). Every queue script takes the same 12 keys of one queue, all in one hash slot
 -- (`{prefix}:queue:{name}:*`, the braces around the escaped queue name are the hash tag):
--- KEYS[1] meta (hash: paused, id, seq, tok, fin, pc, sched counters)   KEYS[2] wait (list)
--- KEYS[3] prio (zset, score priority*2^32 +/- order)   KEYS[4] active (zset, lease expiry ms)
--- KEYS[5] delayed (zset, due ms)   KEYS[6] completed, KEYS[7] failed (zsets, finish order)
+-- KEYS[1] meta (hash: paused, id, seq, tok, pc, sched counters)   KEYS[2] wait (list)
+-- KEYS[3] prio (zset, score priority*2^32 +/- order)   KEYS[4] active (hash: id -> lease
+-- expiry ms)   KEYS[5] delayed (zset, due ms)   KEYS[6] completed, KEYS[7] failed (lists,
+-- in finish order)
 -- KEYS[8] events (stream)   KEYS[9] listen (hash: event name -> listener expiry ms)
 -- KEYS[10] sched (hash: schedule id -> spec JSON, id..':n' -> fires)
 -- KEYS[11] schedNext (zset, next fire ms)   KEYS[12] stall (single-flight lock of the checker)
@@ -84,21 +85,19 @@ local function removeJobKeys(id)
   redis.call('DEL', jobKey(id), logsKey(id))
 end
 
--- Files a finished job under completed/failed and applies its keep setting
--- (-1 keep all, 0 remove now, N keep the newest N).
-local function finishInto(set, id, keep)
+-- Files a finished job under completed/failed (a list, oldest first) and applies its keep
+-- setting (-1 keep all, 0 remove now, N keep the newest N).
+local function finishInto(list, id, keep)
   if keep == 0 then
     removeJobKeys(id)
     return
   end
-  redis.call('ZADD', set, redis.call('HINCRBY', K_META, 'fin', 1), id)
-  if keep > 0 then
-    local over = redis.call('ZCARD', set) - keep
-    if over > 0 then
-      local old = redis.call('ZRANGE', set, 0, over - 1)
-      for _, o in ipairs(old) do removeJobKeys(o) end
-      redis.call('ZREMRANGEBYRANK', set, 0, over - 1)
-    end
+  local len = redis.call('RPUSH', list, id)
+  if keep > 0 and len > keep then
+    local over = len - keep
+    local old = redis.call('LRANGE', list, 0, over - 1)
+    for _, o in ipairs(old) do removeJobKeys(o) end
+    redis.call('LTRIM', list, over, -1)
   end
 end
 
@@ -108,6 +107,13 @@ end
 -- creation order. Plain FIFO jobs are appended by flushAdded (one RPUSH per call).
 -- Returns the id.
 local added = {}
+local fields
+local function put(f, v)
+  if v ~= '' then
+    fields[#fields + 1] = f
+    fields[#fields + 1] = v
+  end
+end
 local function addJob(i, seq)
   local id = ARGV[i]
   if id ~= '' and redis.call('EXISTS', jobKey(id)) == 1 then return id end
@@ -117,10 +123,8 @@ local function addJob(i, seq)
     until redis.call('EXISTS', jobKey(id)) == 0
   end
   local name, delay, pri, lifo = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
-  local k = jobKey(id)
-  local fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0,
+  fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0,
     'state', delay > 0 and 'delayed' or 'waiting' }
-  local function put(f, v) if v ~= '' then fields[#fields + 1] = f; fields[#fields + 1] = v end end
   put('pri', pri)
   put('lifo', lifo)
   if ARGV[i + 7] ~= '1' then put('att', ARGV[i + 7]) end
@@ -128,7 +132,7 @@ local function addJob(i, seq)
   if ARGV[i + 8] ~= '' then put('bd', ARGV[i + 9]) end
   put('to', ARGV[i + 10])
   if ARGV[i + 11] ~= '-1:-1' then put('keep', ARGV[i + 11]) end
-  redis.call('HSET', k, unpack(fields))
+  redis.call('HSET', jobKey(id), unpack(fields))
   if delay > 0 then
     makeDelayed(id, name, delay)
   else
@@ -195,8 +199,8 @@ local function take(max, lockMs, out, idle)
       n = n + 1
       local made = (tonumber(h[4]) or 0) + 1
       redis.call('HSET', k, 'state', 'active', 'pon', NOW, 'tok', tok, 'made', made)
-      leases[#leases + 1] = expiry
       leases[#leases + 1] = id
+      leases[#leases + 1] = expiry
       out[#out + 1] = id
       out[#out + 1] = h[1]
       out[#out + 1] = h[2]
@@ -206,9 +210,10 @@ local function take(max, lockMs, out, idle)
       if listens('active') then emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}') end
     end
   end
-  if #leases > 0 then redis.call('ZADD', K_ACTIVE, unpack(leases)) end
+  if #leases > 0 then redis.call('HSET', K_ACTIVE, unpack(leases)) end
+  -- The nudge names its sender ('w' .. idle entry), which ignores its own.
   if #ids == max and waitingCount() > 0 and redis.call('SET', BASE .. 'nudge', '1', 'PX', 5, 'NX') then
-    redis.call('PUBLISH', CHANNEL, 'w')
+    redis.call('PUBLISH', CHANNEL, 'w' .. (idle or ''))
   end
   return n
 end
@@ -241,7 +246,7 @@ local function failAttempt(id, reason)
   local k = jobKey(id)
   local h = redis.call('HMGET', k, 'made', 'att', 'bo', 'bd', 'name')
   local made, att, name = tonumber(h[1]) or 0, tonumber(h[2]) or 1, h[5]
-  redis.call('ZREM', K_ACTIVE, id)
+  redis.call('HDEL', K_ACTIVE, id)
   redis.call('HSET', k, 'fr', reason)
   if made < att then
     local delay = 0
@@ -262,8 +267,8 @@ local function failAttempt(id, reason)
   finishInto(K_FAILED, id, keepOf(k, 'f'))
 end
 
--- Completions of one script call share their bookkeeping: one ZREM of the leases and, for
--- jobs kept without a limit, one ZADD to completed (see flushCompleted).
+-- Completions of one script call share their bookkeeping: one HDEL of the leases and, for
+-- jobs kept without a limit, one RPUSH to completed (see flushCompleted).
 local doneLeases, keptIds = {}, {}
 local function complete(id, value, name, keep, hadReason)
   local k = jobKey(id)
@@ -286,18 +291,10 @@ end
 local CHUNK = 1000
 local function flushCompleted()
   for c = 1, #doneLeases, CHUNK do
-    redis.call('ZREM', K_ACTIVE, unpack(doneLeases, c, math.min(c + CHUNK - 1, #doneLeases)))
+    redis.call('HDEL', K_ACTIVE, unpack(doneLeases, c, math.min(c + CHUNK - 1, #doneLeases)))
   end
-  if #keptIds > 0 then
-    local base = redis.call('HINCRBY', K_META, 'fin', #keptIds) - #keptIds
-    for c = 1, #keptIds, CHUNK do
-      local args = {}
-      for i = c, math.min(c + CHUNK - 1, #keptIds) do
-        args[#args + 1] = base + i
-        args[#args + 1] = keptIds[i]
-      end
-      redis.call('ZADD', K_COMPLETED, unpack(args))
-    end
+  for c = 1, #keptIds, CHUNK do
+    redis.call('RPUSH', K_COMPLETED, unpack(keptIds, c, math.min(c + CHUNK - 1, #keptIds)))
   end
   doneLeases, keptIds = {}, {}
 end

@@ -5,8 +5,8 @@ local lost = {}
 local expiry = NOW + tonumber(ARGV[5])
 for i = 6, #ARGV, 2 do
   local id = ARGV[i]
-  if owns(id, ARGV[i + 1]) and redis.call('ZSCORE', K_ACTIVE, id) then
-    redis.call('ZADD', K_ACTIVE, 'XX', expiry, id)
+  if owns(id, ARGV[i + 1]) and redis.call('HEXISTS', K_ACTIVE, id) == 1 then
+    redis.call('HSET', K_ACTIVE, id, expiry)
   else
     lost[#lost + 1] = id
   end

@@ -24,9 +24,13 @@ if any or (want.waiting and not paused) or (want.paused and paused) then
   ends(function(a, b) return redis.call('LRANGE', K_WAIT, a, b) end, redis.call('LLEN', K_WAIT))
   ends(function(a, b) return redis.call('ZRANGE', K_PRIO, a, b) end, redis.call('ZCARD', K_PRIO))
 end
-for state, set in pairs({ active = K_ACTIVE, delayed = K_DELAYED, completed = K_COMPLETED, failed = K_FAILED }) do
+if any or want.active then add(redis.call('HKEYS', K_ACTIVE)) end
+if any or want.delayed then
+  ends(function(a, b) return redis.call('ZRANGE', K_DELAYED, a, b) end, redis.call('ZCARD', K_DELAYED))
+end
+for state, list in pairs({ completed = K_COMPLETED, failed = K_FAILED }) do
   if any or want[state] then
-    ends(function(a, b) return redis.call('ZRANGE', set, a, b) end, redis.call('ZCARD', set))
+    ends(function(a, b) return redis.call('LRANGE', list, a, b) end, redis.call('LLEN', list))
   end
 end
 local rows = {}

@@ -6,10 +6,15 @@
 if not redis.call('SET', K_STALL, '1', 'PX', ARGV[6], 'NX') then return -1 end
 local before = waitingCount()
 local max = tonumber(ARGV[5])
-local ids = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', NOW, 'LIMIT', 0, 1000)
+-- Active jobs are bounded by the workers' concurrency, so reading all leases is cheap.
+local leases = redis.call('HGETALL', K_ACTIVE)
+local ids = {}
+for i = 1, #leases, 2 do
+  if tonumber(leases[i + 1]) <= NOW then ids[#ids + 1] = leases[i] end
+end
 for _, id in ipairs(ids) do
   local k = jobKey(id)
-  redis.call('ZREM', K_ACTIVE, id)
+  redis.call('HDEL', K_ACTIVE, id)
   if redis.call('EXISTS', k) == 1 then
     local stalls = redis.call('HINCRBY', k, 'stalls', 1)
     local name = redis.call('HGET', k, 'name')

@@ -7,7 +7,7 @@ local n = 0
 for i = 5, #ARGV, 2 do
   local id = ARGV[i]
   if owns(id, ARGV[i + 1]) then
-    redis.call('ZREM', K_ACTIVE, id)
+    redis.call('HDEL', K_ACTIVE, id)
     redis.call('HINCRBY', jobKey(id), 'made', -1)
     redis.call('HDEL', jobKey(id), 'tok')
     makeWaiting(id, redis.call('HGET', jobKey(id), 'name'))

@@ -5,8 +5,11 @@ local id = ARGV[5]
 local k = jobKey(id)
 if redis.call('EXISTS', k) == 0 then return 0 end
 redis.call('LREM', K_WAIT, 1, id)
-for _, set in ipairs({ K_PRIO, K_ACTIVE, K_DELAYED, K_COMPLETED, K_FAILED }) do
-  redis.call('ZREM', set, id)
-end
+redis.call('ZREM', K_PRIO, id)
+redis.call('ZREM', K_DELAYED, id)
+redis.call('HDEL', K_ACTIVE, id)
+-- Finished lists: O(n) in their length, as removing a finished job is rare.
+redis.call('LREM', K_COMPLETED, 1, id)
+redis.call('LREM', K_FAILED, 1, id)
 removeJobKeys(id)
 return 1
