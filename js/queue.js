@@ -18,6 +18,15 @@ const { isolate, requireFunction } = require('./isolate')
 const parse = (t) => JSON.parse(t)
 const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
 const DEFAULT_CLOSE_TIMEOUT = 10_000
+// Errors of the checks a job passes before anything is stored.
+const CHECK_CODES = new Set([
+  'NVENT_INVALID_NAME',
+  'NVENT_INVALID_ARGUMENT',
+  'NVENT_NOT_SERIALIZABLE',
+  'NVENT_CIRCULAR',
+  'NVENT_PAYLOAD_TOO_LARGE',
+  'NVENT_NESTING_TOO_DEEP',
+])
 
 function jobParts(job, lim) {
   if (job === null || typeof job !== 'object') {
@@ -195,6 +204,8 @@ class QueueView {
     this._closing = null
     this._closeTimeout = (options && options.closeTimeout) ?? DEFAULT_CLOSE_TIMEOUT
     this._keepalive = null
+    this._batchAdds = false
+    this._adds = new Map()
   }
 
   _onSignal(sig) {
@@ -232,12 +243,58 @@ class QueueView {
   async init() {}
 
   enqueue(queue, job) {
+    if (this._batchAdds) return this._enqueueBatched(queue, job)
     return settle(() => {
       const [jobName, data, opts] = jobParts(job, this._lim)
       const id = native.queueEnqueue(this._h, name('queue name', queue), jobName, data, opts)
       if (this._runners.has(queue)) this._setPending(1)
       return id
     })
+  }
+
+  /**
+   * Backends where each call is a round trip (Redis): the enqueues of one queue made in
+   * the same JS turn go out as one bulk call at the end of it (one script run), each
+   * caller still getting its own id or error.
+   */
+  _enqueueBatched(queue, job) {
+    return new Promise((resolve, reject) => {
+      let q
+      let parts
+      try {
+        q = name('queue name', queue)
+        parts = jobParts(job, this._lim)
+      } catch (e) {
+        return reject(fromNative(e))
+      }
+      let batch = this._adds.get(q)
+      if (!batch) {
+        batch = []
+        this._adds.set(q, batch)
+        queueMicrotask(() => this._flushAdds(q))
+      }
+      batch.push({ parts, resolve, reject })
+    })
+  }
+
+  _flushAdds(q) {
+    const batch = this._adds.get(q)
+    this._adds.delete(q)
+    const one = (b) =>
+      settle(() => native.queueEnqueue(this._h, q, b.parts[0], b.parts[1], b.parts[2])).then(b.resolve, b.reject)
+    if (this._runners.has(q)) this._setPending(1)
+    if (batch.length === 1) return one(batch[0])
+    const names = batch.map((b) => b.parts[0])
+    const datas = batch.map((b) => b.parts[1])
+    const opts = batch.map((b) => b.parts[2] || '')
+    settle(() => native.queueEnqueueBulk(this._h, q, names, datas, opts), parse).then(
+      (ids) => batch.forEach((b, i) => b.resolve(ids[i])),
+      (e) => {
+        // Checks run before anything is sent: one bad job must fail only its own call.
+        if (CHECK_CODES.has(e.code)) batch.forEach(one)
+        else batch.forEach((b) => b.reject(e))
+      },
+    )
   }
 
   enqueueBulk(queue, jobs) {

@@ -96,6 +96,7 @@ class RedisQueueAdapter extends QueueView {
       throw fromNative(e)
     }
     super((signals) => native.NativeQueue.redis(outbox, signals, optionsText(o)), o)
+    this._batchAdds = true
   }
 }
 

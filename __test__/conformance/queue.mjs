@@ -104,6 +104,22 @@ export default function queueSuite(backend) {
       for (const [i, id] of ids.entries()) assert.deepEqual((await queue.getJob(q, id)).data, { i })
     }))
 
+    test('enqueues made together each get their own id; a bad one fails alone and adds nothing', withQueue(async (queue, q) => {
+      const results = await Promise.allSettled([
+        queue.enqueue(q, { name: 'job', data: { n: 1 } }),
+        queue.enqueue(q, { name: 'job', data: { n: 2 }, opts: { attempts: 'many' } }),
+        queue.enqueue(q, { name: 'job', data: { n: 3 }, opts: { jobId: 'fixed' } }),
+        queue.enqueue(q, { name: 'job', data: { n: 4 }, opts: { jobId: 'fixed' } }),
+      ])
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
+      assert.equal(results[1].reason.code, 'NVENT_INVALID_ARGUMENT')
+      assert.equal(results[2].value, 'fixed')
+      assert.equal(results[3].value, 'fixed', 'the second enqueue of a jobId returns the same id')
+      assert.deepEqual((await queue.getJob(q, results[0].value)).data, { n: 1 })
+      assert.deepEqual((await queue.getJob(q, 'fixed')).data, { n: 3 })
+      assert.equal((await queue.getJobCounts(q)).waiting, 2)
+    }))
+
     test('enqueueBulk of no jobs returns []', withQueue(async (queue, q) => {
       assert.deepEqual(await queue.enqueueBulk(q, []), [])
     }))

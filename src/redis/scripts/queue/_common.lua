@@ -114,13 +114,41 @@ local function put(f, v)
     fields[#fields + 1] = v
   end
 end
+-- Auto ids come from the `id` counter. Only a custom jobId made of digits could take a
+-- number the counter hands out later; `nid` in meta records that one was ever used, and
+-- only then is each auto id checked against existing jobs.
+local numericIds = nil
+local reservedNext, reservedLast = 0, -1
+-- Takes `n` numbers from the counter at once (for a call that adds `n` auto-id jobs).
+local function reserveIds(n)
+  if n <= 0 then return end
+  reservedLast = redis.call('HINCRBY', K_META, 'id', n)
+  reservedNext = reservedLast - n + 1
+end
+local function nextId()
+  if numericIds == nil then numericIds = redis.call('HEXISTS', K_META, 'nid') == 1 end
+  local id
+  repeat
+    if reservedNext <= reservedLast then
+      id = tostring(reservedNext)
+      reservedNext = reservedNext + 1
+    else
+      id = tostring(redis.call('HINCRBY', K_META, 'id', 1))
+    end
+  until not numericIds or redis.call('EXISTS', jobKey(id)) == 0
+  return id
+end
+
 local function addJob(i, seq)
   local id = ARGV[i]
-  if id ~= '' and redis.call('EXISTS', jobKey(id)) == 1 then return id end
-  if id == '' then
-    repeat
-      id = tostring(redis.call('HINCRBY', K_META, 'id', 1))
-    until redis.call('EXISTS', jobKey(id)) == 0
+  if id ~= '' then
+    if redis.call('EXISTS', jobKey(id)) == 1 then return id end
+    if not numericIds and string.match(id, '^%d+$') then
+      redis.call('HSET', K_META, 'nid', 1)
+      numericIds = true
+    end
+  else
+    id = nextId()
   end
   local name, delay, pri, lifo = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
   fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0,

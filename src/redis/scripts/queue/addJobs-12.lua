@@ -8,6 +8,11 @@ local before = waitingCount()
 local n = tonumber(ARGV[6])
 local ids = {}
 local seq = nextSeq(n)
+local auto = 0
+for j = 0, n - 1 do
+  if ARGV[7 + j * JOB_ARGS] == '' then auto = auto + 1 end
+end
+reserveIds(auto)
 for j = 0, n - 1 do
   ids[#ids + 1] = addJob(7 + j * JOB_ARGS, seq + j)
   -- unpack() has a stack limit: flush long runs of plain jobs as they grow.
