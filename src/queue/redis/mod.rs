@@ -600,10 +600,12 @@ impl Shared {
                 local.ahead.push_back(c);
             }
             // A job pushed to this idle worker and a take racing it can bring more than
-            // the slots: the surplus goes back to waiting at once.
+            // the slots. Judged only once no take is in flight: a take whose reply is still
+            // on its way may have run before the push (and found nothing). The surplus goes
+            // back to waiting at once.
             let cap = local.worker.as_ref().map_or(0, |w| w.concurrency);
             let mut excess = Vec::new();
-            while local.active.len() + local.reserved > cap {
+            while local.reserved == 0 && local.active.len() > cap {
                 let Some(c) = local.ahead.pop_back() else {
                     break;
                 };

@@ -300,25 +300,23 @@ pub(super) fn arm_timeout(s: &Arc<Shared>, queue: &str, id: String, token: u64, 
 
 /// Starts the events reader of `queue` (if none runs), reading after entry `last`.
 pub(super) fn start_events(s: &Arc<Shared>, queue: &str, last: String) -> Result<()> {
-    {
-        let mut st = lock(&s.state);
-        let l = s.local(&mut st, queue);
-        if l.events_task.as_ref().is_some_and(|t| !t.is_finished()) {
-            return Ok(());
-        }
-    }
     let h = crate::runtime::handle()?;
+    // Checked and started under one lock: two `on()` calls finishing together must not
+    // start two readers (every event would arrive twice).
+    let mut st = lock(&s.state);
+    let l = s.local(&mut st, queue);
+    if l.events_task.as_ref().is_some_and(|t| !t.is_finished()) {
+        return Ok(());
+    }
     let weak = Arc::downgrade(s);
     let q = queue.to_string();
-    let task = h.spawn(async move {
+    l.events_task = Some(h.spawn(async move {
         let _ = crate::ready::catch_panics(async move {
             read_events(weak, q, last).await;
             Ok(())
         })
         .await;
-    });
-    let mut st = lock(&s.state);
-    s.local(&mut st, queue).events_task = Some(task);
+    }));
     Ok(())
 }
 

@@ -91,16 +91,55 @@ fn keep_arg(k: Keep) -> String {
     }
 }
 
-/// The 12 arguments of one job (see `addJob` in `_common.lua`).
+/// Separates field and value in the options argument of a job (ASCII unit separator).
+const SEP: char = '\u{1f}';
+
+/// The 6 arguments of one job (see `addJob` in `_common.lua`): only options that differ
+/// from the defaults are sent (and stored).
 pub(super) fn push_job(inv: &mut ScriptInvocation<'_>, job: &NewJob) {
     let o = &job.opts;
-    let (bo, bd) = match o.backoff {
-        None => ("", 0),
-        Some(Backoff::Fixed(d)) => ("f", d),
-        Some(Backoff::Exponential(d)) => ("e", d),
+    let mut extra = String::new();
+    let mut put = |f: &str, v: &str| {
+        extra.push_str(f);
+        extra.push(SEP);
+        extra.push_str(v);
+        extra.push(SEP);
     };
+    if let Some(p) = o.priority {
+        put("pri", &p.to_string());
+    }
+    if o.lifo {
+        put("lifo", "1");
+    }
+    if o.attempts != 1 {
+        put("att", &o.attempts.to_string());
+    }
+    match o.backoff {
+        None => {}
+        Some(Backoff::Fixed(d)) => {
+            put("bo", "f");
+            put("bd", &d.to_string());
+        }
+        Some(Backoff::Exponential(d)) => {
+            put("bo", "e");
+            put("bd", &d.to_string());
+        }
+    }
+    if let Some(t) = o.timeout {
+        put("to", &t.to_string());
+    }
+    if o.remove_on_complete != Keep::All || o.remove_on_fail != Keep::All {
+        put(
+            "keep",
+            &format!(
+                "{}:{}",
+                keep_arg(o.remove_on_complete),
+                keep_arg(o.remove_on_fail)
+            ),
+        );
+    }
     let opts = if o.raw.is_empty() {
-        "{}".to_string()
+        String::new()
     } else {
         Value::Object(o.raw.clone()).to_string()
     };
@@ -109,17 +148,7 @@ pub(super) fn push_job(inv: &mut ScriptInvocation<'_>, job: &NewJob) {
         .arg(job.data.as_str())
         .arg(opts)
         .arg(o.delay)
-        .arg(o.priority.map(|p| p.to_string()).unwrap_or_default())
-        .arg(if o.lifo { "1" } else { "" })
-        .arg(o.attempts)
-        .arg(bo)
-        .arg(bd)
-        .arg(o.timeout.map(|t| t.to_string()).unwrap_or_default())
-        .arg(format!(
-            "{}:{}",
-            keep_arg(o.remove_on_complete),
-            keep_arg(o.remove_on_fail)
-        ));
+        .arg(extra);
 }
 
 /// A reply element as text (bulk strings, simple strings and integers).

@@ -101,19 +101,6 @@ local function finishInto(list, id, keep)
   end
 end
 
--- Adds one job from 12 arguments starting at ARGV[i]: jobId ('' = next number), name,
--- data, opts, delay, priority ('' = none), lifo ('1'/''), attempts, backoff ('' | 'f' | 'e'),
--- backoff delay, timeout ('' = none), keep '<removeOnComplete>:<removeOnFail>'. `seq` is its
--- creation order. Plain FIFO jobs are appended by flushAdded (one RPUSH per call).
--- Returns the id.
-local added = {}
-local fields
-local function put(f, v)
-  if v ~= '' then
-    fields[#fields + 1] = f
-    fields[#fields + 1] = v
-  end
-end
 -- Auto ids come from the `id` counter. Only a custom jobId made of digits could take a
 -- number the counter hands out later; `nid` in meta records that one was ever used, and
 -- only then is each auto id checked against existing jobs.
@@ -139,6 +126,13 @@ local function nextId()
   return id
 end
 
+-- Adds one job from 6 arguments starting at ARGV[i]: jobId ('' = next number), name, data,
+-- opts ('' = none given), delay, and the options the scripts act on as 'field\31value\31…'
+-- ('' = all defaults): pri, lifo, att, bo (backoff 'f'|'e'), bd (its delay), to (timeout),
+-- keep ('<removeOnComplete>:<removeOnFail>', -1 all / 0 none / N). Defaults are not stored.
+-- `seq` is its creation order. Plain FIFO jobs are appended by flushAdded (one RPUSH per
+-- call). Returns the id.
+local added = {}
 local function addJob(i, seq)
   local id = ARGV[i]
   if id ~= '' then
@@ -150,24 +144,35 @@ local function addJob(i, seq)
   else
     id = nextId()
   end
-  local name, delay, pri, lifo = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6]
-  fields = { 'name', name, 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'ts', NOW, 'seq', seq, 'made', 0,
+  local name, delay, extra = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5]
+  local fields = { 'name', name, 'data', ARGV[i + 2], 'ts', NOW, 'seq', seq,
     'state', delay > 0 and 'delayed' or 'waiting' }
-  put('pri', pri)
-  put('lifo', lifo)
-  if ARGV[i + 7] ~= '1' then put('att', ARGV[i + 7]) end
-  put('bo', ARGV[i + 8])
-  if ARGV[i + 8] ~= '' then put('bd', ARGV[i + 9]) end
-  put('to', ARGV[i + 10])
-  if ARGV[i + 11] ~= '-1:-1' then put('keep', ARGV[i + 11]) end
+  if ARGV[i + 3] ~= '' then
+    fields[#fields + 1] = 'opts'
+    fields[#fields + 1] = ARGV[i + 3]
+  end
+  local pri, lifo = nil, false
+  if extra ~= '' then
+    local f = nil
+    for part in string.gmatch(extra, '[^\31]+') do
+      if f == nil then
+        f = part
+      else
+        fields[#fields + 1] = f
+        fields[#fields + 1] = part
+        if f == 'pri' then pri = tonumber(part) elseif f == 'lifo' then lifo = true end
+        f = nil
+      end
+    end
+  end
   redis.call('HSET', jobKey(id), unpack(fields))
   if delay > 0 then
     makeDelayed(id, name, delay)
   else
-    if pri == '' and lifo == '' then
+    if not pri and not lifo then
       added[#added + 1] = id
     else
-      pushWaiting(id, tonumber(pri), lifo == '1')
+      pushWaiting(id, pri, lifo)
     end
     if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
   end
@@ -181,7 +186,7 @@ end
 
 -- Creation order for `n` jobs: the first of them.
 local function nextSeq(n) return redis.call('HINCRBY', K_META, 'seq', n) - n + 1 end
-local JOB_ARGS = 12
+local JOB_ARGS = 6
 
 local function keepOf(k, which)
   local keep = redis.call('HGET', k, 'keep')
@@ -233,7 +238,7 @@ local function take(max, lockMs, out, idle)
       out[#out + 1] = h[1]
       out[#out + 1] = h[2]
       out[#out + 1] = made
-      out[#out + 1] = h[3]
+      out[#out + 1] = h[3] or '{}'
       out[#out + 1] = tok
       if listens('active') then emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}') end
     end

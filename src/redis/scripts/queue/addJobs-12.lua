@@ -1,6 +1,6 @@
 -- addJobs-12: adds jobs (enqueue, enqueueBulk) in order, all or nothing.
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
--- ARGV[6] number of jobs, then 12 arguments per job (see addJob).
+-- ARGV[6] number of jobs, then 6 arguments per job (see addJob).
 -- Hands added jobs to idle workers (see pushToIdle) before waking the others.
 -- Returns: { the ids in order (an existing jobId returns that id and adds nothing), the
 -- jobs taken for the caller's own idle worker, as in takeJobs }.

@@ -1,7 +1,7 @@
 -- fireSchedule-12: fires schedule ARGV[5] once for its tick ARGV[6]: only the first
 -- instance whose tick still matches adds the job (one fire per tick across instances).
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[7] next fire ('' = none)   ARGV[8] limit ('' =
--- none)   ARGV[9..20] the job (see addJob).
+-- none)   ARGV[9..14] the job (see addJob).
 -- Returns: the job id, or false when the tick was fired already (or the schedule is gone).
 local sid = ARGV[5]
 local at = redis.call('ZSCORE', K_SCHEDNEXT, sid)
