@@ -71,7 +71,11 @@ async fn timer(weak: Weak<Shared>, queue: String) {
             Ok(v) => {
                 let (delayed, sched) = (v.first().copied(), v.get(1).copied());
                 if sched.is_some_and(|t| t >= 0 && t as u64 <= now_ms()) {
-                    let _ = fire_schedules(&s, &keys).await;
+                    if fire_schedules(&s, &keys).await.is_err() {
+                        // Unreachable Redis: try again shortly, not in a tight loop.
+                        drop(s);
+                        tokio::time::sleep(RETRY).await;
+                    }
                     continue;
                 }
                 [delayed, sched]
@@ -131,8 +135,14 @@ async fn fire_schedules(s: &Arc<Shared>, keys: &wire::QueueKeys) -> Result<()> {
             .redis
             .query(redis::cmd("HGET").arg(keys.sched()).arg(&sid))
             .await?;
-        let Some(spec) = spec.and_then(|t| serde_json::from_str::<StoredSchedule>(&t).ok()) else {
-            // A broken entry would fire forever: drop it.
+        let parsed = spec
+            .and_then(|t| serde_json::from_str::<StoredSchedule>(&t).ok())
+            .and_then(|spec| {
+                let opts = JobOptions::parse(&Map::new(), spec.opts.clone()).ok()?;
+                Some((spec, opts))
+            });
+        let Some((spec, mut opts)) = parsed else {
+            // A broken entry would come due forever: drop it.
             let mut inv = keys.invoke(&Q_REMOVE_SCHEDULE, s.opts.events_max_len);
             inv.arg(&sid);
             let _: i64 = s.script(&inv).await?;
@@ -143,7 +153,6 @@ async fn fire_schedules(s: &Arc<Shared>, keys: &wire::QueueKeys) -> Result<()> {
             (None, Some(every)) => Some(now + every),
             (None, None) => None,
         };
-        let mut opts = JobOptions::parse(&Map::new(), spec.opts)?;
         opts.job_id = None;
         let job = NewJob {
             name: spec.name,
