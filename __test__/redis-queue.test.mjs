@@ -584,4 +584,25 @@ describe('redis queue: processes and faults', { skip }, () => {
       await admin.close()
     }
   })
+  test('a stored schedule that cannot be read is dropped; the queue keeps working', async () => {
+    const q = unique('broken-sched')
+    const prefix = unique('bs')
+    const base = `${prefix}:queue:{${q}}:`
+    // A schedule written by something else (or an older layout), due now.
+    await command(jobs.port, ['HSET', `${base}sched`, '7', '{"name":"x","opts":{"attempts":"many"}}', '7:n', '0'])
+    await command(jobs.port, ['ZADD', `${base}schedNext`, String(Date.now() - 1000), '7'])
+    const a = adapter({ connection: jobs.connection, prefix })
+    try {
+      await a.registerWorker(q, 'job', (job) => job.data.n * 2)
+      await until('the broken schedule to be dropped', async () =>
+        (await command(jobs.port, ['ZCARD', `${base}schedNext`])) === 0)
+      assert.equal(await command(jobs.port, ['HLEN', `${base}sched`]), 0, 'its spec and fire count are gone')
+      assert.deepEqual(await a.getScheduledJobs(q), [])
+      const id = await a.enqueue(q, { name: 'job', data: { n: 21 } })
+      await until('a job after it to complete', async () => (await a.getJob(q, id))?.state === 'completed')
+      assert.equal((await a.getJob(q, id)).returnvalue, 42)
+    } finally {
+      await a.close()
+    }
+  })
 })
