@@ -71,6 +71,12 @@ export interface WorkerOptions {
   lockDuration?: number
   stalledInterval?: number
   maxStalledCount?: number
+  /**
+   * Job options that later jobs of this worker's name on its queue get under their own (over
+   * the adapter's `defaultJobOptions`), in this adapter instance. The Nuxt module passes a
+   * function's `config.queue.defaultJobOptions` here.
+   */
+  defaultJobOptions?: JobOptions
 }
 
 export interface ScheduleOptions {

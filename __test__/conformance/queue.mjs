@@ -314,6 +314,24 @@ export default function queueSuite(backend) {
       assert.equal(await stateOf(queue, q, id), 'waiting')
     }))
 
+    test('a worker\'s defaultJobOptions apply to later jobs of its name on its queue, under their own options', withQueue(async (queue, q) => {
+      await queue.registerWorker(q, 'job', () => 'ok', { defaultJobOptions: { attempts: 4, priority: 3 } })
+      const plain = await queue.enqueue(q, { name: 'job', data: 1 })
+      const own = await queue.enqueue(q, { name: 'job', data: 2, opts: { attempts: 2 } })
+      const other = await queue.enqueue(q, { name: 'other', data: 3 })
+      const elsewhere = await queue.enqueue(`${q}-b`, { name: 'job', data: 4 })
+      assert.deepEqual((await queue.getJob(q, plain)).opts, { attempts: 4, priority: 3 })
+      assert.deepEqual((await queue.getJob(q, own)).opts, { attempts: 2, priority: 3 })
+      assert.deepEqual((await queue.getJob(q, other)).opts, {})
+      assert.deepEqual((await queue.getJob(`${q}-b`, elsewhere)).opts, {})
+      await waitState(queue, q, plain, 'completed')
+    }))
+
+    test('a worker\'s defaultJobOptions that are not job options are refused', withQueue(async (queue, q) => {
+      await rejectsCode(queue.registerWorker(q, 'job', () => {}, { defaultJobOptions: { attempts: 'many' } }), 'NVENT_INVALID_ARGUMENT')
+      await rejectsCode(queue.registerWorker(q, 'job', () => {}, { defaultJobOptions: 5 }), 'NVENT_INVALID_ARGUMENT')
+    }))
+
     test('registerWorker accepts lease settings and ignores unknown option keys', withQueue(async (queue, q) => {
       await queue.registerWorker(q, 'job', () => 'ok', { concurrency: 2, lockDuration: 30000, stalledInterval: 30000, maxStalledCount: 1, somethingElse: true })
       const id = await queue.enqueue(q, { name: 'job', data: 1 })

@@ -157,9 +157,10 @@ impl NativeQueue {
     ) -> napi::Result<Settled<'e, u32>> {
         let q = self.queue.clone();
         settle(env, async move {
-            let opts = q.worker_options(opts.as_deref())?;
-            let concurrency = u32::try_from(opts.concurrency).unwrap_or(u32::MAX);
-            q.register_worker(&queue, &name, opts).await?;
+            let parsed = q.worker_options(opts.as_deref())?;
+            let concurrency = u32::try_from(parsed.concurrency).unwrap_or(u32::MAX);
+            q.set_job_defaults(&queue, &name, opts.as_deref())?;
+            q.register_worker(&queue, &name, parsed).await?;
             Ok(concurrency)
         })
     }

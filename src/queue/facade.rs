@@ -9,7 +9,8 @@ use crate::options::Opts;
 use crate::store::facade::json_array;
 use crate::value::{check_name, parse_value, Json, Limits};
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 #[derive(Clone)]
 pub struct Queue {
@@ -17,7 +18,12 @@ pub struct Queue {
     limits: Limits,
     job_defaults: Arc<Map<String, Value>>,
     worker_defaults: Arc<Map<String, Value>>,
+    /// Job defaults of one job name on one queue (a worker's `defaultJobOptions`, set by the
+    /// Nuxt module per function), over `job_defaults`.
+    name_defaults: Arc<RwLock<NameDefaults>>,
 }
+
+type NameDefaults = HashMap<(String, String), Arc<Map<String, Value>>>;
 
 /// Events `on(queue, event, cb)` accepts (SPEC §5).
 pub const EVENTS: [&str; 9] = [
@@ -48,6 +54,7 @@ impl Queue {
             limits,
             job_defaults: Arc::new(object("defaultJobOptions")),
             worker_defaults: Arc::new(object("worker")),
+            name_defaults: Arc::new(RwLock::new(HashMap::new())),
         }
     }
 
@@ -55,11 +62,24 @@ impl Queue {
         check_name("queue name", queue, &self.limits)
     }
 
-    fn new_job(&self, name: &str, data: String, opts: Option<&str>) -> Result<NewJob> {
+    /// The job defaults of `name` on `queue`: the adapter's, with a worker's
+    /// `defaultJobOptions` for that name over them.
+    fn defaults_of(&self, queue: &str, name: &str) -> Arc<Map<String, Value>> {
+        let named = self.name_defaults.read().unwrap_or_else(|p| p.into_inner());
+        if named.is_empty() {
+            return self.job_defaults.clone();
+        }
+        match named.get(&(queue.to_string(), name.to_string())) {
+            Some(d) => d.clone(),
+            None => self.job_defaults.clone(),
+        }
+    }
+
+    fn new_job(&self, queue: &str, name: &str, data: String, opts: Option<&str>) -> Result<NewJob> {
         check_name("job name", name, &self.limits)?;
         let data = Json::from_text(data, &self.limits)?;
         let opts = Opts::parse("job options", opts)?.into_map();
-        let opts = JobOptions::parse(&self.job_defaults, opts)?;
+        let opts = JobOptions::parse(&self.defaults_of(queue, name), opts)?;
         if let Some(id) = &opts.job_id {
             check_name("jobId", id, &self.limits)?;
         }
@@ -80,7 +100,7 @@ impl Queue {
         opts: Option<&str>,
     ) -> Result<String> {
         self.queue_name(queue)?;
-        let job = self.new_job(name, data, opts)?;
+        let job = self.new_job(queue, name, data, opts)?;
         self.backend.enqueue(queue, job).await
     }
 
@@ -103,7 +123,7 @@ impl Queue {
         let mut parsed = Vec::with_capacity(names.len());
         for ((name, data), o) in names.iter().zip(datas).zip(opts.iter()) {
             let o = (!o.is_empty()).then_some(o.as_str());
-            parsed.push(self.new_job(name, data, o)?);
+            parsed.push(self.new_job(queue, name, data, o)?);
         }
         let ids = self.backend.enqueue_bulk(queue, parsed).await?;
         Ok(Value::from(ids).to_string())
@@ -118,7 +138,7 @@ impl Queue {
         spec: Option<&str>,
     ) -> Result<String> {
         self.queue_name(queue)?;
-        let job = self.new_job(name, data, opts)?;
+        let job = self.new_job(queue, name, data, opts)?;
         let spec = ScheduleSpec::parse(spec)?;
         if let Some(p) = &spec.pattern {
             super::cron::Pattern::parse(p)?;
@@ -200,6 +220,33 @@ impl Queue {
                 u32::try_from(n).unwrap_or(u32::MAX)
             }),
         })
+    }
+
+    /// Takes `defaultJobOptions` of a worker's options (JSON text): later jobs of that name
+    /// on that queue get them under their own options (over the adapter's defaults).
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` when they are not an object of valid job options.
+    pub fn set_job_defaults(&self, queue: &str, name: &str, opts: Option<&str>) -> Result<()> {
+        let o = Opts::parse("worker options", opts)?;
+        let given = match o.raw("defaultJobOptions") {
+            None | Some(Value::Null) => return Ok(()),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => {
+                return Err(NventError::invalid_argument(
+                    "worker options.defaultJobOptions must be an object of job options",
+                ))
+            }
+        };
+        let mut merged = (*self.job_defaults).clone();
+        merged.extend(given);
+        merged.remove("jobId");
+        JobOptions::parse(&Map::new(), merged.clone())?;
+        self.name_defaults
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((queue.to_string(), name.to_string()), Arc::new(merged));
+        Ok(())
     }
 
     pub async fn register_worker(

@@ -72,6 +72,7 @@ describe('redis fixture (production build, two servers)', () => {
     const job = await waitForJob(a.getJob, id)
     assert.equal(job.state, 'completed', job.failedReason)
     assert.equal(job.returnvalue.echoed, 'on redis')
+    assert.equal(job.opts.attempts, 2, 'the function\'s config.queue.defaultJobOptions apply to its jobs')
     assert.ok([String(a.port), String(b.port)].includes(job.returnvalue.port), JSON.stringify(job.returnvalue))
     assert.deepEqual((await b.api('/api/kv', { query: { key: `processed:${id}` } })).value, { text: 'on redis' })
   })

@@ -7,9 +7,9 @@ export interface FunctionConfig {
     /** Queue the function's jobs are taken from. */
     name: string
     /**
-     * Handed to the engine's `registerWorker` as `defaultJobOptions`. The engine applies job
-     * defaults per adapter (`nvent.queue.defaultJobOptions`); per-queue defaults are not in
-     * SPEC §5 yet, so today the engine ignores this field.
+     * Options every job of this function gets under its own (over
+     * `nvent.queue.defaultJobOptions`): handed to the engine's `registerWorker`, which applies
+     * them to jobs of this name on this queue enqueued through this server's adapter.
      */
     defaultJobOptions?: JobOptions
   }
