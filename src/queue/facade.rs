@@ -23,7 +23,8 @@ pub struct Queue {
     name_defaults: Arc<RwLock<NameDefaults>>,
 }
 
-type NameDefaults = HashMap<(String, String), Arc<Map<String, Value>>>;
+/// Queue → job name → defaults.
+type NameDefaults = HashMap<String, HashMap<String, Arc<Map<String, Value>>>>;
 
 /// Events `on(queue, event, cb)` accepts (SPEC §5).
 pub const EVENTS: [&str; 9] = [
@@ -66,10 +67,7 @@ impl Queue {
     /// `defaultJobOptions` for that name over them.
     fn defaults_of(&self, queue: &str, name: &str) -> Arc<Map<String, Value>> {
         let named = self.name_defaults.read().unwrap_or_else(|p| p.into_inner());
-        if named.is_empty() {
-            return self.job_defaults.clone();
-        }
-        match named.get(&(queue.to_string(), name.to_string())) {
+        match named.get(queue).and_then(|names| names.get(name)) {
             Some(d) => d.clone(),
             None => self.job_defaults.clone(),
         }
@@ -245,7 +243,9 @@ impl Queue {
         self.name_defaults
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((queue.to_string(), name.to_string()), Arc::new(merged));
+            .entry(queue.to_string())
+            .or_default()
+            .insert(name.to_string(), Arc::new(merged));
         Ok(())
     }
 

@@ -139,6 +139,14 @@ struct Local {
     wake_missed: bool,
 }
 
+/// A take with slots reserved for it (see [`Local::reserve`]).
+struct Reserved {
+    keys: Arc<QueueKeys>,
+    ask: usize,
+    lock_ms: u64,
+    idle: String,
+}
+
 struct Worker {
     names: HashSet<String>,
     concurrency: usize,
@@ -181,6 +189,21 @@ impl Local {
                 .saturating_sub(self.active.len() + self.reserved),
             _ => 0,
         }
+    }
+
+    /// Reserves slots for a take of at most `max` jobs (and at most one batch).
+    fn reserve(&mut self, max: usize) -> Option<Reserved> {
+        let ask = self.room().min(max).min(self.batch());
+        if ask == 0 {
+            return None;
+        }
+        self.reserved += ask;
+        Some(Reserved {
+            keys: self.keys.clone(),
+            ask,
+            lock_ms: self.lock_ms(),
+            idle: self.idle.clone(),
+        })
     }
 
     /// Whether the runner has something to do: jobs to take, or taken ones to start.
@@ -403,7 +426,7 @@ impl Shared {
     /// Takes jobs for an idle runner right away (here, not after a hop through JS), then
     /// wakes it: its `take` is served from them.
     fn prefetch(self: &Arc<Self>, queue: String) {
-        let (keys, ask, lock_ms, idle) = {
+        let reserved = {
             let mut st = lock(&self.state);
             let l = self.local(&mut st, &queue);
             if l.wake_sent {
@@ -416,26 +439,28 @@ impl Shared {
                 self.wake(&queue);
                 return;
             }
-            let ask = l.room().min(l.batch());
-            if ask == 0 {
+            let Some(reserved) = l.reserve(usize::MAX) else {
                 return;
-            }
+            };
             l.wake_sent = true;
-            l.reserved += ask;
-            (l.keys.clone(), ask, l.lock_ms(), l.idle.clone())
+            reserved
         };
         let s = self.clone();
         tasks::spawn(self, async move {
-            let mut inv = keys.invoke(&Q_TAKE_JOBS, s.opts.events_max_len);
-            inv.arg(ask).arg(lock_ms).arg(idle);
-            let reply = s.script::<redis::Value>(&inv).await;
-            s.release(&queue, ask);
-            if let Ok(reply) = reply {
-                // A reply that does not decode leaves its jobs to the stall checker.
-                let _ = s.accept_taken(&queue, array(reply));
-            }
+            // On failure the runner's own take tries again; jobs of a reply that does not
+            // decode are left to the stall checker.
+            let _ = s.take_reserved(&queue, reserved).await;
             s.wake(&queue);
         });
+    }
+
+    /// Runs a reserved take; its jobs join those taken ahead.
+    async fn take_reserved(self: &Arc<Self>, queue: &str, r: Reserved) -> Result<()> {
+        let mut inv = r.keys.invoke(&Q_TAKE_JOBS, self.opts.events_max_len);
+        inv.arg(r.ask).arg(r.lock_ms).arg(r.idle.as_str());
+        let reply = self.script::<redis::Value>(&inv).await;
+        self.release(queue, r.ask);
+        self.accept_taken(queue, array(reply?))
     }
 
     /// The signal connection came back: signals may have been missed, so every worker
@@ -545,6 +570,23 @@ impl Shared {
                     let _ = tx.send(Err(NventError::internal("the engine runtime is gone")));
                 }
             }
+        }
+    }
+
+    /// Starts this instance's worker of `queue` (an `autorun: false` one included) and wakes
+    /// its runner if there is work.
+    fn start_local(&self, queue: &str) {
+        let wake = {
+            let mut st = lock(&self.state);
+            let l = self.local(&mut st, queue);
+            if let Some(w) = &mut l.worker {
+                w.running = true;
+            }
+            l.wake_sent = false;
+            l.wants_wake()
+        };
+        if wake {
+            self.wake(queue);
         }
     }
 
@@ -829,18 +871,7 @@ impl QueueAdapter for RedisQueueAdapter {
     async fn resume(&self, queue: &str) -> Result<()> {
         self.set_paused(queue, false).await?;
         let s = &self.shared;
-        let wake = {
-            let mut st = lock(&s.state);
-            let l = s.local(&mut st, queue);
-            if let Some(w) = &mut l.worker {
-                w.running = true;
-            }
-            l.wake_sent = false;
-            l.wants_wake()
-        };
-        if wake {
-            s.wake(queue);
-        }
+        s.start_local(queue);
         Ok(())
     }
 
@@ -916,25 +947,14 @@ impl QueueAdapter for RedisQueueAdapter {
     async fn start_processing(&self, queue: &str) -> Result<()> {
         let s = &self.shared;
         s.open()?;
-        let wake = {
-            let mut st = lock(&s.state);
-            let l = s.local(&mut st, queue);
-            if let Some(w) = &mut l.worker {
-                w.running = true;
-            }
-            l.wake_sent = false;
-            l.wants_wake()
-        };
-        if wake {
-            s.wake(queue);
-        }
+        s.start_local(queue);
         Ok(())
     }
 
     async fn take(&self, queue: &str, max: usize) -> Result<Batch> {
         let s = &self.shared;
         s.open()?;
-        let (keys, ask, lock_ms, idle) = {
+        let reserved = {
             let mut st = lock(&s.state);
             let l = s.local(&mut st, queue);
             l.wake_sent = false;
@@ -943,23 +963,13 @@ impl QueueAdapter for RedisQueueAdapter {
                 drop(st);
                 return Ok(self.hand_out(queue, n));
             }
-            let room = l.room().min(max);
-            if room == 0 {
-                drop(st);
-                return Ok(self.hand_out(queue, 0));
-            }
-            let room = room.min(l.batch());
-            l.reserved += room;
-            (l.keys.clone(), room, l.lock_ms(), l.idle.clone())
+            l.reserve(max)
         };
-        let reply = on_runtime(async {
-            let mut inv = keys.invoke(&Q_TAKE_JOBS, s.opts.events_max_len);
-            inv.arg(ask).arg(lock_ms).arg(idle);
-            s.script::<redis::Value>(&inv).await
-        })
-        .await;
-        s.release(queue, ask);
-        s.accept_taken(queue, array(reply?))?;
+        let Some(reserved) = reserved else {
+            return Ok(self.hand_out(queue, 0));
+        };
+        let ask = reserved.ask;
+        on_runtime(s.take_reserved(queue, reserved)).await?;
         Ok(self.hand_out(queue, ask))
     }
 
@@ -1154,7 +1164,7 @@ impl QueueAdapter for RedisQueueAdapter {
             for l in st.queues.values_mut() {
                 tasks.extend(l.events_task.take());
                 if !l.idle.is_empty() {
-                    idles.push((format!("{}idle", l.keys.base), std::mem::take(&mut l.idle)));
+                    idles.push((l.keys.idle.clone(), std::mem::take(&mut l.idle)));
                 }
                 let ahead: Vec<(String, u64)> =
                     l.ahead.drain(..).map(|c| (c.id, c.token)).collect();

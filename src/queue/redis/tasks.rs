@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// How long a listen entry lasts without refresh; refreshed every third of it.
 pub(super) const LISTEN_TTL_MS: u64 = 60_000;
@@ -25,19 +26,27 @@ pub(super) fn spawn<F>(s: &Arc<Shared>, fut: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let Ok(h) = crate::runtime::handle() else {
+    let Ok(task) = spawn_caught(fut) else {
         return;
     };
-    let task = h.spawn(async move {
+    let mut st = lock(&s.state);
+    st.tasks.retain(|t| !t.is_finished());
+    st.tasks.push(task);
+}
+
+/// Spawns `fut` on the engine runtime with its panics caught.
+fn spawn_caught<F>(fut: F) -> Result<JoinHandle<()>>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let h = crate::runtime::handle()?;
+    Ok(h.spawn(async move {
         let _ = crate::ready::catch_panics(async move {
             fut.await;
             Ok(())
         })
         .await;
-    });
-    let mut st = lock(&s.state);
-    st.tasks.retain(|t| !t.is_finished());
-    st.tasks.push(task);
+    }))
 }
 
 /// Starts the timer and the stall checker of `queue`, and the lease renewer if none runs.
@@ -224,7 +233,7 @@ async fn lease_renewer(weak: Weak<Shared>) {
                 .values()
                 .filter(|l| !l.idle.is_empty() && l.active.is_empty() && l.reserved == 0)
                 .filter(|l| l.room() > 0)
-                .map(|l| (format!("{}idle", l.keys.base), l.idle.clone(), l.lock_ms()))
+                .map(|l| (l.keys.idle.clone(), l.idle.clone(), l.lock_ms()))
                 .collect()
         };
         for (key, member, lock_ms) in idle {
@@ -309,7 +318,6 @@ pub(super) fn arm_timeout(s: &Arc<Shared>, queue: &str, id: String, token: u64, 
 
 /// Starts the events reader of `queue` (if none runs), reading after entry `last`.
 pub(super) fn start_events(s: &Arc<Shared>, queue: &str, last: String) -> Result<()> {
-    let h = crate::runtime::handle()?;
     // Checked and started under one lock: two `on()` calls finishing together must not
     // start two readers (every event would arrive twice).
     let mut st = lock(&s.state);
@@ -319,13 +327,7 @@ pub(super) fn start_events(s: &Arc<Shared>, queue: &str, last: String) -> Result
     }
     let weak = Arc::downgrade(s);
     let q = queue.to_string();
-    l.events_task = Some(h.spawn(async move {
-        let _ = crate::ready::catch_panics(async move {
-            read_events(weak, q, last).await;
-            Ok(())
-        })
-        .await;
-    }));
+    l.events_task = Some(spawn_caught(read_events(weak, q, last))?);
     Ok(())
 }
 

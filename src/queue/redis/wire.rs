@@ -14,6 +14,8 @@ pub(super) struct QueueKeys {
     pub(super) keys: [String; 12],
     pub(super) base: String,
     pub(super) channel: String,
+    /// The idle workers' set (`K_IDLE` in `_common.lua`, built there from the prefix).
+    pub(super) idle: String,
 }
 
 const SUFFIXES: [&str; 12] = [
@@ -37,6 +39,7 @@ impl QueueKeys {
         QueueKeys {
             keys: SUFFIXES.map(|s| format!("{base}{s}")),
             channel: format!("{base}signal"),
+            idle: format!("{base}idle"),
             base,
         }
     }
