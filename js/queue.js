@@ -16,6 +16,10 @@ const { NventError, fromNative } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 
 const parse = (t) => JSON.parse(t)
+// The native bulk enqueue takes and returns lists joined by NUL, which no valid name and no
+// JSON text contains: one string crosses the boundary per list instead of one per job.
+const SEP = '\u0000'
+const splitIds = (t) => (t === '' ? [] : t.split(SEP))
 const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
 const DEFAULT_CLOSE_TIMEOUT = 10_000
 // Errors of the checks a job passes before anything is stored.
@@ -39,6 +43,9 @@ function jobParts(job, lim) {
     if (job.opts.jobId === '') throw new NventError('NVENT_INVALID_NAME', 'invalid jobId: must not be empty')
     name('jobId', job.opts.jobId)
   }
+  // The engine refuses NUL in names too; checked here because bulk enqueues join names
+  // with NUL, where one would split into two.
+  if (job.name.includes(SEP)) throw new NventError('NVENT_INVALID_NAME', 'invalid job name: must not contain NUL')
   const data = encode(job.data === undefined ? null : job.data, lim)
   const opts = encodeOptions(job.opts, 'job options')
   return [name('job name', job.name), data, opts]
@@ -51,19 +58,26 @@ function reasonOf(e) {
 
 /** The `ctx` a handler receives (SPEC §5). Methods on the prototype: no closures per job. */
 class JobContext {
+  // Private fields: the adapter and the attempt's token stay out of the handler's view
+  // (and cost far less per job than non-enumerable properties).
+  #adapter
+  #token
   constructor(adapter, queueName, jobId, token) {
     this.jobId = jobId
     this.queueName = queueName
-    Object.defineProperty(this, '_a', { value: adapter })
-    Object.defineProperty(this, '_t', { value: token })
+    this.#adapter = adapter
+    this.#token = token
   }
   updateProgress(progress) {
-    return settle(() =>
-      this._a._n.updateProgress(this.queueName, this.jobId, this._t, encode(progress, this._a._lim)),
-    ).then(() => undefined)
+    const a = this.#adapter
+    return settle(() => a._n.updateProgress(this.queueName, this.jobId, this.#token, encode(progress, a._lim))).then(
+      () => undefined,
+    )
   }
   log(message) {
-    return settle(() => this._a._n.log(this.queueName, this.jobId, this._t, String(message))).then(() => undefined)
+    return settle(() => this.#adapter._n.log(this.queueName, this.jobId, this.#token, String(message))).then(
+      () => undefined,
+    )
   }
 }
 
@@ -284,10 +298,10 @@ class QueueView {
       settle(() => native.queueEnqueue(this._h, q, b.parts[0], b.parts[1], b.parts[2])).then(b.resolve, b.reject)
     if (this._runners.has(q)) this._setPending(1)
     if (batch.length === 1) return one(batch[0])
-    const names = batch.map((b) => b.parts[0])
-    const datas = batch.map((b) => b.parts[1])
-    const opts = batch.map((b) => b.parts[2] || '')
-    settle(() => native.queueEnqueueBulk(this._h, q, names, datas, opts), parse).then(
+    const names = batch.map((b) => b.parts[0]).join(SEP)
+    const datas = batch.map((b) => b.parts[1]).join(SEP)
+    const opts = batch.map((b) => b.parts[2] || '').join(SEP)
+    settle(() => native.queueEnqueueBulk(this._h, q, batch.length, names, datas, opts), splitIds).then(
       (ids) => batch.forEach((b, i) => b.resolve(ids[i])),
       (e) => {
         // Checks run before anything is sent: one bad job must fail only its own call.
@@ -300,19 +314,20 @@ class QueueView {
   enqueueBulk(queue, jobs) {
     return settle(() => {
       if (!Array.isArray(jobs)) throw new NventError('NVENT_INVALID_ARGUMENT', 'enqueueBulk takes an array of jobs')
-      const names = new Array(jobs.length)
-      const datas = new Array(jobs.length)
-      const opts = new Array(jobs.length)
+      let names = ''
+      let datas = ''
+      let opts = ''
       for (let i = 0; i < jobs.length; i++) {
         const parts = jobParts(jobs[i], this._lim)
-        names[i] = parts[0]
-        datas[i] = parts[1]
-        opts[i] = parts[2] || ''
+        const sep = i === 0 ? '' : SEP
+        names += sep + parts[0]
+        datas += sep + parts[1]
+        opts += sep + (parts[2] || '')
       }
-      const ids = native.queueEnqueueBulk(this._h, name('queue name', queue), names, datas, opts)
+      const ids = native.queueEnqueueBulk(this._h, name('queue name', queue), jobs.length, names, datas, opts)
       if (this._runners.has(queue) && jobs.length > 0) this._setPending(1)
       return ids
-    }, parse)
+    }, splitIds)
   }
 
   schedule(queue, job, spec) {

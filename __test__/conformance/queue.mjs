@@ -167,6 +167,15 @@ export default function queueSuite(backend) {
       assert.deepEqual(await queue.getJobs(q), [])
     }))
 
+    test('a bad job name in a bulk is refused with NVENT_INVALID_NAME and adds nothing', withQueue(async (queue, q) => {
+      for (const bad of ['', 'job\u0000x', 'j'.repeat(1025), 'j\uD800']) {
+        await rejectsCode(() => queue.enqueueBulk(q, [{ name: 'job', data: 1 }, { name: bad, data: 2 }]), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => queue.enqueue(q, { name: bad, data: 2 }), 'NVENT_INVALID_NAME')
+      }
+      assert.equal((await queue.getJobCounts(q)).waiting, 0, 'a refused bulk adds nothing')
+      assert.deepEqual(await queue.getJobs(q), [])
+    }))
+
     const badNames = [['the empty string', ''], ['a name with NUL', 'q\u0000x'], ['1025 bytes', 'q'.repeat(1025)], ['a lone surrogate', 'q\uD800']]
     for (const [label, name] of badNames) {
       test(`${label} as a queue name is refused with NVENT_INVALID_NAME`, withQueue(async (queue) => {

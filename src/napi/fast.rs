@@ -224,19 +224,22 @@ pub fn queue_enqueue<'e>(
     })
 }
 
+/// Lists joined by NUL, one string each (see `Queue::enqueue_bulk`).
 #[allow(dead_code)] // see the note above
 #[napi]
 pub fn queue_enqueue_bulk<'e>(
     env: &'e Env,
     h: &External<Queue>,
     queue: String,
-    names: Vec<String>,
-    datas: Vec<String>,
-    opts: Vec<String>,
+    count: u32,
+    names: String,
+    datas: String,
+    opts: String,
 ) -> napi::Result<Settled<'e, String>> {
     let s: Queue = (**h).clone();
     settle(env, async move {
-        s.enqueue_bulk(&queue, names, datas, opts).await
+        s.enqueue_bulk(&queue, count as usize, &names, &datas, &opts)
+            .await
     })
 }
 

@@ -27,6 +27,10 @@ pub struct Queue {
 type NameDefaults = HashMap<String, HashMap<String, Arc<Map<String, Value>>>>;
 
 /// Events `on(queue, event, cb)` accepts (SPEC §5).
+/// Separates the entries of the lists `enqueue_bulk` takes and returns.
+pub const JOB_SEPARATOR: char = '\0';
+const JOB_SEPARATOR_STR: &str = "\0";
+
 pub const EVENTS: [&str; 9] = [
     "waiting",
     "active",
@@ -102,29 +106,48 @@ impl Queue {
         self.backend.enqueue(queue, job).await
     }
 
-    /// Jobs as parallel lists: names, data (JSON text) and options (JSON text, empty for
-    /// none). Every job is checked before any is added. Returns JSON text of the ids, in
-    /// order.
+    /// `count` jobs as three lists joined by NUL (`JOB_SEPARATOR`): names, data (JSON
+    /// text) and options (JSON text, empty for none). NUL cannot occur in a valid name
+    /// nor raw in JSON text, so one string per list crosses the boundary instead of one
+    /// per job. Every job is checked before any is added. Returns the ids, in order,
+    /// joined the same way.
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` when a list does not hold `count` entries; the errors of
+    /// `enqueue` for the first bad job.
     pub async fn enqueue_bulk(
         &self,
         queue: &str,
-        names: Vec<String>,
-        datas: Vec<String>,
-        opts: Vec<String>,
+        count: usize,
+        names: &str,
+        datas: &str,
+        opts: &str,
     ) -> Result<String> {
         self.queue_name(queue)?;
-        if names.len() != datas.len() || names.len() != opts.len() {
-            return Err(NventError::invalid_argument(
-                "enqueueBulk: names, data and options differ in length",
-            ));
-        }
-        let mut parsed = Vec::with_capacity(names.len());
-        for ((name, data), o) in names.iter().zip(datas).zip(opts.iter()) {
-            let o = (!o.is_empty()).then_some(o.as_str());
-            parsed.push(self.new_job(queue, name, data, o)?);
+        let mut parsed = Vec::with_capacity(count);
+        if count > 0 {
+            let mismatch = || {
+                NventError::invalid_argument(
+                    "enqueueBulk: names, data and options differ in length",
+                )
+            };
+            let mut names = names.split(JOB_SEPARATOR);
+            let mut datas = datas.split(JOB_SEPARATOR);
+            let mut opts = opts.split(JOB_SEPARATOR);
+            for _ in 0..count {
+                let (Some(name), Some(data), Some(o)) = (names.next(), datas.next(), opts.next())
+                else {
+                    return Err(mismatch());
+                };
+                let o = (!o.is_empty()).then_some(o);
+                parsed.push(self.new_job(queue, name, data.to_string(), o)?);
+            }
+            if names.next().is_some() || datas.next().is_some() || opts.next().is_some() {
+                return Err(mismatch());
+            }
         }
         let ids = self.backend.enqueue_bulk(queue, parsed).await?;
-        Ok(Value::from(ids).to_string())
+        Ok(ids.join(JOB_SEPARATOR_STR))
     }
 
     pub async fn schedule(
