@@ -409,12 +409,7 @@ impl Shared {
                     .collect::<Vec<_>>()
             });
             if let Some(r) = reply {
-                if self.accept_taken(&q, r).is_ok() {
-                    let mut st = lock(&self.state);
-                    self.local(&mut st, &q).wake_sent = true;
-                    drop(st);
-                    self.wake(&q);
-                }
+                self.hand_over(&q, r);
             }
             return;
         }
@@ -506,14 +501,21 @@ impl Shared {
             Ok((ids, array(parts.next().unwrap_or_default())))
         })
         .await?;
-        if !own.is_empty() && self.accept_taken(queue, own).is_ok() {
-            {
-                let mut st = lock(&self.state);
-                self.local(&mut st, queue).wake_sent = true;
-            }
-            self.wake(queue);
-        }
+        self.hand_over(queue, own);
         Ok(ids)
+    }
+
+    /// Hands jobs a script took for this instance's idle worker (the add and promote
+    /// scripts do, see `pushToIdle`) to the runner and wakes it.
+    pub(super) fn hand_over(self: &Arc<Self>, queue: &str, taken: Vec<redis::Value>) {
+        if taken.is_empty() || self.accept_taken(queue, taken).is_err() {
+            return;
+        }
+        {
+            let mut st = lock(&self.state);
+            self.local(&mut st, queue).wake_sent = true;
+        }
+        self.wake(queue);
     }
 
     /// Sends the adds queued behind a finished one, in background calls, until none wait.

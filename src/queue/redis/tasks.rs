@@ -70,15 +70,19 @@ pub(super) fn start_worker_tasks(s: &Arc<Shared>, queue: &str) -> Result<()> {
 async fn timer(weak: Weak<Shared>, queue: String) {
     loop {
         let Some(s) = weak.upgrade() else { return };
-        let (keys, notify) = {
+        let (keys, notify, idle) = {
             let mut st = lock(&s.state);
             let l = s.local(&mut st, &queue);
-            (l.keys.clone(), l.timer.clone())
+            (l.keys.clone(), l.timer.clone(), l.idle.clone())
         };
-        let inv = keys.invoke(&Q_PROMOTE_DELAYED, s.opts.events_max_len);
-        let next = match s.script::<Vec<i64>>(&inv).await {
+        let mut inv = keys.invoke(&Q_PROMOTE_DELAYED, s.opts.events_max_len);
+        inv.arg(idle);
+        let next = match s.script::<Vec<redis::Value>>(&inv).await {
             Ok(v) => {
-                let (delayed, sched) = (v.first().copied(), v.get(1).copied());
+                let mut parts = v.into_iter();
+                let mut number = || parts.next().and_then(|v| wire::int(&v));
+                let (delayed, sched) = (number(), number());
+                s.hand_over(&queue, wire::array(parts.next().unwrap_or_default()));
                 if sched.is_some_and(|t| t >= 0 && t as u64 <= now_ms()) {
                     if fire_schedules(&s, &keys).await.is_err() {
                         // Unreachable Redis: try again shortly, not in a tight loop.
