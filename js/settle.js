@@ -34,7 +34,8 @@ const target = register((msg) => {
     reject(new NventError(code, message, path ? { path } : {}))
     return
   }
-  if (!map) return resolve(msg.v)
+  // `r`: a JSON result sent as the value itself (already parsed with the batch).
+  if (!map || 'r' in msg) return resolve('r' in msg ? msg.r : msg.v)
   try {
     resolve(map(msg.v))
   } catch (e) {

@@ -5,7 +5,7 @@
 //! The calls JS makes per value or per job therefore go through these functions; the
 //! rest stay methods of the classes.
 
-use super::{settle, Settled};
+use super::{settle, settle_json, Settled};
 use crate::bus::EventBus;
 use crate::queue::facade::Queue;
 use crate::store::facade::Store;
@@ -114,7 +114,7 @@ pub fn store_stream_append<'e>(
     event: String,
 ) -> napi::Result<Settled<'e, JsonText>> {
     let s: Store = (**h).clone();
-    settle(env, async move {
+    settle_json(env, async move {
         s.stream_append(&subject, &event).await.map(JsonText)
     })
 }
