@@ -13,6 +13,19 @@ pub trait Journal: Send + Sync {
     /// Queues one record. Must not block.
     fn submit(&self, payload: Vec<u8>) -> Ack;
 
+    /// Queues several records, in order, settled by one [`Ack`]. Must not block.
+    fn submit_many(&self, payloads: Vec<Vec<u8>>) -> Ack {
+        // Journals settle records in the order submitted: the last one's Ack covers all.
+        let mut last = Ack::Done;
+        for p in payloads {
+            last = self.submit(p);
+            if let Ack::Failed(_) = last {
+                break;
+            }
+        }
+        last
+    }
+
     /// The error that failed the journal; the owner then refuses every call with it.
     fn failure(&self) -> Option<NventError>;
 
