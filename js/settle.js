@@ -50,8 +50,24 @@ function ticket(t, map) {
   return new Promise((resolve, reject) => tickets.set(t, [resolve, reject, map]))
 }
 
+// Calls gathered in this JS turn to go out as one native call (js/batch.js) are sent
+// before any other native call, so that calls reach the engine in the order they were made.
+let gathered = null
+
+/** Registers `flush` to run before the next native call made through settle/sync. */
+function beforeNextCall(flush) {
+  gathered = flush
+}
+
+function sendGathered() {
+  const flush = gathered
+  gathered = null
+  flush()
+}
+
 /** `thunk()` calls native; `map` converts its result. Always returns a Promise. */
 function settle(thunk, map) {
+  if (gathered !== null) sendGathered()
   let r
   try {
     r = thunk()
@@ -80,6 +96,7 @@ function whenDone(r, ok, fail) {
 
 /** Calls native synchronously; errors become NventErrors. */
 function sync(thunk) {
+  if (gathered !== null) sendGathered()
   try {
     return thunk()
   } catch (e) {
@@ -87,4 +104,4 @@ function sync(thunk) {
   }
 }
 
-module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone }
+module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone, beforeNextCall }
