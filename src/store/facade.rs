@@ -128,6 +128,42 @@ impl Store {
         self.backend.stream_append(&subject, body).await
     }
 
+    /// Appends `(subject, event)` pairs in order, each checked and answered on its own: a
+    /// refused one changes nothing and does not stop the others. Returns each record's id
+    /// (the caller knows the rest of the record: `{ id, ts: id.ms, ...event }` without the
+    /// event's own `id`/`ts`).
+    pub async fn stream_append_many<'a>(
+        &self,
+        items: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<Result<EventId>> {
+        let mut out = Vec::new();
+        let mut valid = Vec::new();
+        for (subject, event) in items {
+            match self
+                .name("subject", subject)
+                .and_then(|s| Ok((s, self.event_body(event)?)))
+            {
+                Ok(item) => {
+                    valid.push(item);
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let mut appended = if valid.is_empty() {
+            Vec::new()
+        } else {
+            self.backend.stream_append_many(valid).await
+        }
+        .into_iter();
+        out.into_iter()
+            .map(|r| {
+                r.or_else(|| appended.next())
+                    .unwrap_or_else(|| Err(NventError::internal("a batch result is missing")))
+            })
+            .collect()
+    }
+
     pub async fn stream_read(&self, subject: &str, opts: Option<&str>) -> Result<String> {
         let subject = self.name("subject", subject)?;
         let opts = read_options(opts)?;

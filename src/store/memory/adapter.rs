@@ -20,7 +20,64 @@ use serde_json::{Map, Value};
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 
+/// An event just appended, with what its change record needs.
+struct Appended<'a> {
+    subject: &'a str,
+    id: EventId,
+    kind: String,
+    record: Json,
+}
+
+impl Appended<'_> {
+    fn change(&self) -> Vec<u8> {
+        Change::StreamAppend {
+            subject: self.subject.to_string(),
+            ms: self.id.ms,
+            seq: self.id.seq,
+            kind: self.kind.clone(),
+            record: self.record.as_str().to_string(),
+        }
+        .encode()
+    }
+}
+
 impl MemoryStoreAdapter {
+    /// Appends under the streams lock and tells the subject's subscribers (under the lock,
+    /// so that they see appends in order; callbacks only queue the record).
+    fn append_locked<'a>(
+        &self,
+        streams: &mut super::tiers::Streams,
+        subject: &'a str,
+        event: EventBody,
+    ) -> Appended<'a> {
+        let records = match streams.subjects.get_mut(subject) {
+            Some(r) => r,
+            None => streams.subjects.entry(subject.to_string()).or_default(),
+        };
+        let id = EventId::next(records.last().map(|r| r.id), self.now());
+        let json = event.record(id);
+        records.push(Record {
+            id,
+            kind: event.kind.clone(),
+            json: json.clone(),
+        });
+        if let Some(subs) = streams.subscribers.get(subject) {
+            for (_, cb) in subs {
+                cb.call(&json);
+            }
+        }
+        Appended {
+            subject,
+            id,
+            kind: event.kind,
+            record: json,
+        }
+    }
+
+    fn log_stream_append(&self, appended: &Appended<'_>) -> Ack {
+        self.log_encoded(|| appended.change())
+    }
+
     /// Waits for a change's acknowledgement, then offers the journal a compaction.
     async fn settle(&self, ack: Ack) -> Result<()> {
         ack.wait().await?;
@@ -33,35 +90,42 @@ impl MemoryStoreAdapter {
 impl StoreAdapter for MemoryStoreAdapter {
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json> {
         self.open()?;
-        let kind = event.kind.clone();
         let (json, ack) = {
             let mut streams = lock(&self.streams);
-            let records = streams.subjects.entry(subject.to_string()).or_default();
-            let id = EventId::next(records.last().map(|r| r.id), self.now());
-            let json = event.record(id);
-            let ack = self.log(|| Change::StreamAppend {
-                subject: subject.to_string(),
-                ms: id.ms,
-                seq: id.seq,
-                kind: kind.clone(),
-                record: json.as_str().to_string(),
-            });
-            records.push(Record {
-                id,
-                kind,
-                json: json.clone(),
-            });
-            if let Some(subs) = streams.subscribers.get(subject) {
-                // Called under the lock so that subscribers see appends in order; callbacks
-                // only queue the record (see `Callback`).
-                for (_, cb) in subs {
-                    cb.call(&json);
-                }
-            }
-            (json, ack)
+            let appended = self.append_locked(&mut streams, subject, event);
+            let ack = self.log_stream_append(&appended);
+            (appended.record, ack)
         };
         self.settle(ack).await?;
         Ok(json)
+    }
+
+    /// One lock, one journal submission and one acknowledgement for the whole batch.
+    async fn stream_append_many(&self, items: Vec<(String, EventBody)>) -> Vec<Result<EventId>> {
+        if let Err(e) = self.open() {
+            return items.iter().map(|_| Err(e.clone())).collect();
+        }
+        let (ids, ack) = {
+            let mut streams = lock(&self.streams);
+            let mut ids = Vec::with_capacity(items.len());
+            let mut changes = Vec::with_capacity(items.len());
+            for (subject, event) in items {
+                let appended = self.append_locked(&mut streams, &subject, event);
+                if self.journal.is_some() {
+                    changes.push(appended.change());
+                }
+                ids.push(appended.id);
+            }
+            let ack = match &self.journal {
+                None => Ack::Done,
+                Some(j) => j.submit_many(changes),
+            };
+            (ids, ack)
+        };
+        match self.settle(ack).await {
+            Ok(()) => ids.into_iter().map(Ok).collect(),
+            Err(e) => ids.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {
