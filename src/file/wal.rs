@@ -24,7 +24,7 @@
 use super::io_error;
 use super::record::{self, LOG_MAGIC, SNAPSHOT_MAGIC};
 use crate::error::{NventError, Result};
-use crate::journal::{Ack, Journal};
+use crate::journal::{Ack, Journal, Records};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,7 +126,7 @@ pub struct Recovered {
 
 enum Cmd {
     Write(Vec<u8>, Option<oneshot::Sender<Result<()>>>),
-    WriteMany(Vec<Vec<u8>>, Option<oneshot::Sender<Result<()>>>),
+    WriteMany(Records, Option<oneshot::Sender<Result<()>>>),
     Rotate(Vec<Vec<u8>>, oneshot::Sender<Result<()>>),
     Close(oneshot::Sender<Result<()>>),
 }
@@ -423,9 +423,9 @@ impl Journal for Wal {
         self.queue_write(bytes, |ack| Cmd::Write(payload, ack))
     }
 
-    fn submit_many(&self, payloads: Vec<Vec<u8>>) -> Ack {
-        let bytes = payloads.iter().map(|p| p.len() as u64 + 8).sum();
-        self.queue_write(bytes, |ack| Cmd::WriteMany(payloads, ack))
+    fn submit_many(&self, records: Records) -> Ack {
+        let bytes = (records.bytes() + 8 * records.len()) as u64;
+        self.queue_write(bytes, |ack| Cmd::WriteMany(records, ack))
     }
 }
 
@@ -565,8 +565,8 @@ impl Writer {
                             self.waiters.push(a);
                         }
                     }
-                    Cmd::WriteMany(payloads, ack) => {
-                        for p in &payloads {
+                    Cmd::WriteMany(records, ack) => {
+                        for p in records.iter() {
                             record::frame(p, &mut self.buf);
                         }
                         if let Some(a) = ack {

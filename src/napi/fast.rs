@@ -155,8 +155,10 @@ pub fn store_stream_append_many<'e>(
             }
             match r {
                 Ok(id) => {
-                    use std::fmt::Write;
-                    let _ = write!(out, "{},{}", id.ms, id.seq);
+                    let mut digits = itoa::Buffer::new();
+                    out.push_str(digits.format(id.ms));
+                    out.push(',');
+                    out.push_str(digits.format(id.seq));
                 }
                 Err(e) => out.push_str(
                     &serde_json::json!([e.code(), e.path().unwrap_or(""), e.to_string()])

@@ -58,7 +58,7 @@ impl StoreAdapter for FileStoreAdapter {
             .await
     }
 
-    async fn stream_append_many(&self, items: Vec<(String, EventBody)>) -> Vec<Result<EventId>> {
+    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
         match self.opened().await {
             Ok(o) => o.engine.stream_append_many(items).await,
             Err(e) => items.iter().map(|_| Err(e.clone())).collect(),

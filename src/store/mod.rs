@@ -61,10 +61,13 @@ impl EventBody {
             .unwrap_or("}")
             .trim_start();
         let mut out = String::with_capacity(body.len() + 48);
+        let mut digits = itoa::Buffer::new();
         out.push_str("{\"id\":\"");
-        out.push_str(&id.to_string());
+        out.push_str(digits.format(id.ms));
+        out.push('-');
+        out.push_str(digits.format(id.seq));
         out.push_str("\",\"ts\":");
-        out.push_str(&id.ms.to_string());
+        out.push_str(digits.format(id.ms));
         if !rest.starts_with('}') {
             out.push(',');
         }
@@ -192,7 +195,7 @@ pub trait StoreAdapter: Send + Sync {
     /// the other; each gets its own result, the id of its record (whose text is
     /// [`EventBody::record`] of that id). Backends that can, take one lock and one journal
     /// acknowledgement for all of them.
-    async fn stream_append_many(&self, items: Vec<(String, EventBody)>) -> Vec<Result<EventId>> {
+    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
         let mut out = Vec::with_capacity(items.len());
         for (subject, event) in items {
             out.push(

@@ -7,8 +7,8 @@ use super::MemoryStoreAdapter;
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::glob::Glob;
-use crate::journal::Ack;
-use crate::store::change::Change;
+use crate::journal::{Ack, Records};
+use crate::store::change::{Change, StreamAppendRef};
 use crate::store::metadata::{self, FieldFilter};
 use crate::store::{
     EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
@@ -29,15 +29,14 @@ struct Appended<'a> {
 }
 
 impl Appended<'_> {
-    fn change(&self) -> Vec<u8> {
-        Change::StreamAppend {
-            subject: self.subject.to_string(),
+    fn change(&self) -> StreamAppendRef<'_> {
+        StreamAppendRef {
+            subject: self.subject,
             ms: self.id.ms,
             seq: self.id.seq,
-            kind: self.kind.clone(),
-            record: self.record.as_str().to_string(),
+            kind: &self.kind,
+            record: self.record.as_str(),
         }
-        .encode()
     }
 }
 
@@ -49,12 +48,13 @@ impl MemoryStoreAdapter {
         streams: &mut super::tiers::Streams,
         subject: &'a str,
         event: EventBody,
+        now: u64,
     ) -> Appended<'a> {
         let records = match streams.subjects.get_mut(subject) {
             Some(r) => r,
             None => streams.subjects.entry(subject.to_string()).or_default(),
         };
-        let id = EventId::next(records.last().map(|r| r.id), self.now());
+        let id = EventId::next(records.last().map(|r| r.id), now);
         let json = event.record(id);
         records.push(Record {
             id,
@@ -75,7 +75,7 @@ impl MemoryStoreAdapter {
     }
 
     fn log_stream_append(&self, appended: &Appended<'_>) -> Ack {
-        self.log_encoded(|| appended.change())
+        self.log_encoded(|| appended.change().encode())
     }
 
     /// Waits for a change's acknowledgement, then offers the journal a compaction.
@@ -92,7 +92,7 @@ impl StoreAdapter for MemoryStoreAdapter {
         self.open()?;
         let (json, ack) = {
             let mut streams = lock(&self.streams);
-            let appended = self.append_locked(&mut streams, subject, event);
+            let appended = self.append_locked(&mut streams, subject, event, self.now());
             let ack = self.log_stream_append(&appended);
             (appended.record, ack)
         };
@@ -101,18 +101,20 @@ impl StoreAdapter for MemoryStoreAdapter {
     }
 
     /// One lock, one journal submission and one acknowledgement for the whole batch.
-    async fn stream_append_many(&self, items: Vec<(String, EventBody)>) -> Vec<Result<EventId>> {
+    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
         if let Err(e) = self.open() {
             return items.iter().map(|_| Err(e.clone())).collect();
         }
         let (ids, ack) = {
             let mut streams = lock(&self.streams);
             let mut ids = Vec::with_capacity(items.len());
-            let mut changes = Vec::with_capacity(items.len());
+            let mut changes = Records::default();
+            // One clock reading for the batch: its appends happen together.
+            let now = self.now();
             for (subject, event) in items {
-                let appended = self.append_locked(&mut streams, &subject, event);
+                let appended = self.append_locked(&mut streams, &subject, event, now);
                 if self.journal.is_some() {
-                    changes.push(appended.change());
+                    changes.push_with(|out| appended.change().encode_into(out));
                 }
                 ids.push(appended.id);
             }
