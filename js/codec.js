@@ -223,15 +223,17 @@ function plainCopy(v, seen, depth) {
 /**
  * For an event record of plain data (SPEC §3.1): a fresh copy in its JSON form, without
  * top-level `undefined` fields, whose `JSON.stringify` is the text to store and which
- * equals what parsing that text gives back. `undefined` when the event is not plain data
- * or has its own `id`/`ts` (the store drops those): `encodeRecord` then decides, and
- * explains a refusal.
+ * equals what parsing that text gives back — except that it starts with the keys `id` and
+ * `ts`, left `undefined` (JSON.stringify skips them) for the store to fill in, which makes
+ * it the stored record `{ id, ts, ...event }` without another copy. `undefined` when the
+ * event is not plain data or has its own `id`/`ts` (the store drops those):
+ * `encodeRecord` then decides, and explains a refusal.
  */
 function plainRecord(obj, lim = limits) {
   if (obj === null || typeof obj !== 'object' || Object.getPrototypeOf(obj) !== objectProto) return undefined
   if (obj.toJSON !== undefined) return undefined
   active = lim
-  const out = {}
+  const out = { id: undefined, ts: undefined }
   const seen = [obj]
   const keys = Object.keys(obj)
   for (let i = 0; i < keys.length; i++) {
