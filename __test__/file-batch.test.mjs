@@ -36,8 +36,13 @@ test('plainRecord copies exactly the JSON form, or declines', () => {
   ]
   for (const c of cases) {
     const p = plainRecord(c)
-    assert.deepStrictEqual(p, jsonForm(c))
     assert.equal(JSON.stringify(p), encodeRecord(c, 'event'))
+    // With its id and ts filled in, the copy is the record the store keeps.
+    p.id = '1-0'
+    p.ts = 1
+    const stored = jsonForm({ id: '1-0', ts: 1, ...c })
+    assert.deepStrictEqual(p, stored)
+    assert.deepStrictEqual(Object.keys(p), Object.keys(stored))
     // A copy: nothing is shared with the caller's event.
     if (c.c) assert.notEqual(p.c, c.c)
   }

@@ -5,7 +5,7 @@
 // made. One call, one journal submission and one settlement for the whole batch instead of
 // one each (docs/FILE-FORMAT.md, "Performance"). The engine answers each append with its
 // id or its error (a refused one rejects alone and changes nothing); the record is the
-// plain copy whose text was stored, with `id` and `ts` in front, as the engine stores it.
+// plain copy whose text was stored, with `id` and `ts` filled in front (codec.plainRecord).
 
 const native = require('./native')
 const { beforeNextCall, ticket, isTicket } = require('./settle')
@@ -73,9 +73,11 @@ function settleAll(w, results) {
   for (let i = 0; i < w.length; i += 3) {
     const x = results[j]
     if (typeof x === 'number') {
-      const seq = results[j + 1]
+      const record = w[i + 2]
+      record.id = x + '-' + results[j + 1]
+      record.ts = x
       j += 2
-      w[i]({ id: x + '-' + seq, ts: x, ...w[i + 2] })
+      w[i](record)
     } else {
       j += 1
       w[i + 1](new NventError(x[0], x[2], x[1] ? { path: x[1] } : {}))
