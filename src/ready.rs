@@ -3,23 +3,12 @@
 //! Memory-backend operations never suspend: their futures are ready at the first poll. The
 //! binding polls once on the JS thread and hands back an already-settled result, saving a
 //! thread hop each way (~27 µs measured here); only futures that really wait (file I/O,
-//! Redis) are driven further by [`drive`].
-//!
-//! [`drive`] polls a waiting future again whenever it is woken: on the tokio runtime, or
-//! right on the waking thread when that thread has declared it safe ([`polling_inline`]).
-//! The file log's writer does so while it acknowledges a batch, so a file write's caller
-//! finishes on the writer thread without a hop to the runtime and back (each hop is a
-//! wake-up of a parked thread, measured at several µs per append).
+//! Redis) go to the tokio runtime.
 
 use crate::error::{NventError, Result};
 use futures::FutureExt;
-use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
 
 /// Polls `fut` once. `Ready` carries its output; `Pending` gives the future back so the
 /// caller can spawn it. A panic during the poll becomes `NVENT_INTERNAL`.
@@ -36,143 +25,6 @@ where
     match (&mut fut).now_or_never() {
         Some(out) => Polled::Ready(out),
         None => Polled::Pending(fut),
-    }
-}
-
-thread_local! {
-    /// Wakes on this thread may poll the woken task in place (see [`polling_inline`]).
-    static INLINE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f` with wakes made on this thread polling their tasks in place. Only for code
-/// that holds no lock a woken task could need (the task runs inside the wake call).
-pub fn polling_inline<R>(f: impl FnOnce() -> R) -> R {
-    let was = INLINE.with(|i| i.replace(true));
-    let out = f();
-    INLINE.with(|i| i.set(was));
-    out
-}
-
-const IDLE: u8 = 0;
-const POLLING: u8 = 1;
-const NOTIFIED: u8 = 2;
-const DONE: u8 = 3;
-
-type Done<T> = Box<dyn FnOnce(T) + Send>;
-/// The future and what gets its output; empty once done.
-type Slot<F> = Option<(Pin<Box<F>>, Done<<F as Future>::Output>)>;
-
-/// A future driven by its wakes; `done` gets its output.
-struct Task<F: Future> {
-    state: AtomicU8,
-    slot: Mutex<Slot<F>>,
-}
-
-/// Drives `fut` to completion, polling it whenever it is woken (first poll here and now),
-/// and hands its output to `done` on the thread that finished it. `fut` must not panic
-/// (wrap it with [`catch_panics`]).
-pub fn drive<F>(fut: F, done: impl FnOnce(F::Output) + Send + 'static)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let task = Arc::new(Task {
-        state: AtomicU8::new(POLLING),
-        slot: Mutex::new(Some((Box::pin(fut), Box::new(done) as Done<F::Output>))),
-    });
-    task.run();
-}
-
-impl<F> Task<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    /// Polls until the future is done or pending with no wake in between. Called only by
-    /// whoever moved the state to `POLLING`.
-    fn run(self: &Arc<Self>) {
-        let waker = Waker::from(self.clone());
-        let mut cx = Context::from_waker(&waker);
-        // Tasks woken on a foreign thread (the log writer) may use tokio timers and spawns.
-        let _rt = match tokio::runtime::Handle::try_current() {
-            Ok(_) => None,
-            Err(_) => crate::runtime::handle().ok(),
-        };
-        let _entered = _rt.as_ref().map(|h| h.enter());
-        loop {
-            let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-            let Some((fut, _)) = slot.as_mut() else {
-                self.state.store(DONE, Ordering::Release);
-                return;
-            };
-            match fut.as_mut().poll(&mut cx) {
-                Poll::Ready(out) => {
-                    let taken = slot.take();
-                    drop(slot);
-                    self.state.store(DONE, Ordering::Release);
-                    if let Some((_, done)) = taken {
-                        done(out);
-                    }
-                    return;
-                }
-                Poll::Pending => {
-                    drop(slot);
-                    match self.state.compare_exchange(
-                        POLLING,
-                        IDLE,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => return,
-                        // Woken while polling: poll again.
-                        Err(_) => self.state.store(POLLING, Ordering::Release),
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<F> Wake for Task<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            let next = match s {
-                IDLE => POLLING,
-                POLLING => NOTIFIED,
-                _ => return,
-            };
-            match self
-                .state
-                .compare_exchange(s, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => break,
-                Err(now) => s = now,
-            }
-        }
-        if s != IDLE {
-            return;
-        }
-        if INLINE.with(Cell::get) {
-            self.run();
-            return;
-        }
-        let task = self.clone();
-        let spawned = crate::runtime::handle().map(|h| {
-            h.spawn(async move { task.run() });
-        });
-        if spawned.is_err() {
-            // No runtime to hand it to: finish here rather than never.
-            self.run();
-        }
     }
 }
 
@@ -227,36 +79,6 @@ mod tests {
         }) {
             Polled::Ready(r) => assert!(r.unwrap_err().to_string().contains("async boom")),
             Polled::Pending(_) => panic!("should be ready"),
-        }
-    }
-
-    #[tokio::test]
-    async fn driven_futures_finish_on_wakes_inline_or_on_the_runtime() {
-        for inline in [false, true] {
-            let (tx, rx) = tokio::sync::oneshot::channel::<u8>();
-            let (done_tx, done_rx) = std::sync::mpsc::channel();
-            drive(async move { rx.await.unwrap_or(0) }, move |v| {
-                let _ = done_tx.send((v, std::thread::current().id()));
-            });
-            assert!(done_rx.try_recv().is_err());
-            let waker = std::thread::spawn(move || {
-                let send = move || {
-                    let _ = tx.send(9);
-                };
-                if inline {
-                    polling_inline(send);
-                } else {
-                    send();
-                }
-                std::thread::current().id()
-            })
-            .join()
-            .unwrap();
-            let (v, on) = tokio::task::spawn_blocking(move || done_rx.recv().unwrap())
-                .await
-                .unwrap();
-            assert_eq!(v, 9);
-            assert_eq!(on == waker, inline);
         }
     }
 

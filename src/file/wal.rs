@@ -1,10 +1,10 @@
 //! The write-ahead log: one writer thread per data dir, group commit, durability modes,
 //! snapshots, compaction and recovery.
 //!
-//! - **Writer thread.** Records are queued on a channel and written by one std thread (file
+//! - **Writer thread.** Records are queued in an inbox and written by one std thread (file
 //!   I/O never runs on the JS thread or on the async runtime). The thread takes everything
 //!   queued so far as one batch: one `write`, and in `always` mode one `fsync`, shared by
-//!   every writer in the batch (group commit).
+//!   every writer in the batch (group commit). Submitters wake it only when it sleeps.
 //! - **Durability.** `always`: a record's Ack settles after the fsync that covers it.
 //!   `batch` (default): after its `write` (the OS has it; it survives a process crash), and
 //!   an fsync follows within [`WalConfig::window`] (an OS crash may lose that window).
@@ -646,15 +646,10 @@ impl Writer {
         result
     }
 
-    /// Acknowledges the waiting records. Their callers go on right here (`polling_inline`:
-    /// the writer holds no lock then), which saves each a hop to the runtime.
     fn settle(&mut self, r: Result<()>) {
-        let waiters = &mut self.waiters;
-        crate::ready::polling_inline(|| {
-            for w in waiters.drain(..) {
-                let _ = w.send(r.clone());
-            }
-        });
+        for w in self.waiters.drain(..) {
+            let _ = w.send(r.clone());
+        }
     }
 
     fn rotate(&mut self, snapshot: Vec<Vec<u8>>) -> Result<()> {

@@ -80,8 +80,8 @@ pub fn set_settlement_target(outbox: &outbox::Outbox, target: u32) {
 }
 
 /// Runs `fut` on the calling thread if it completes without waiting (memory backends);
-/// otherwise drives it on the thread that wakes it (`ready::drive`) and returns a ticket
-/// that its result settles through the outbox. Panics become `NVENT_INTERNAL`.
+/// otherwise runs it on the engine runtime and returns a ticket that its result settles
+/// through the outbox. Panics become `NVENT_INTERNAL`.
 pub(crate) fn settle<'env, T, F>(env: &'env Env, fut: F) -> napi::Result<Settled<'env, T>>
 where
     T: ToNapiValue + serde::Serialize + Send + 'static,
@@ -124,12 +124,14 @@ where
                 )));
             };
             let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
-            crate::ready::drive(rest, move |out| {
-                let text = out
+            crate::runtime::spawn(async move {
+                let text = rest
+                    .await
                     .and_then(|v| payload(ticket, &v))
                     .unwrap_or_else(|e| error_payload(ticket, &e));
                 outbox.push(target, Json::trusted(text));
-            });
+            })
+            .map_err(js_err)?;
             let mut obj = Object::new(env)?;
             obj.set("nventTicket", ticket as f64)?;
             Ok(Either::B(obj))
