@@ -172,6 +172,29 @@ test('appends after close reject with NVENT_CLOSED; a batch cut by close resolve
   await assert.rejects(store.stream.append('s', { type: 'after' }), (e) => e.code === 'NVENT_CLOSED')
 })
 
+test('a turn with more appends than one batch holds keeps their order across batches', async () => {
+  const { store, dataDir } = await open()
+  const n = 150
+  const calls = []
+  for (let i = 0; i < n; i++) {
+    calls.push(store.stream.append(i % 2 ? 'odd' : 'even', i === 77 ? { i } : { type: 't', i }))
+    if (i === 100) calls.push(store.stream.count('even'))
+  }
+  const settled = await Promise.allSettled(calls)
+  assert.equal(settled.filter((s) => s.status === 'rejected').length, 1)
+  assert.equal(settled[77].reason.code, 'NVENT_INVALID_ARGUMENT')
+  // The count, made after append 100, sees appends 0..100 to 'even' (51 of them).
+  assert.equal(settled[101].value, 51)
+  await store.close()
+  const again = new FileStoreAdapter({ dataDir })
+  for (const subject of ['even', 'odd']) {
+    const recs = await again.stream.read(subject)
+    const want = Array.from({ length: n }, (_, i) => i).filter((i) => (i % 2 ? 'odd' : 'even') === subject && i !== 77)
+    assert.deepEqual(recs.map((r) => r.i), want)
+  }
+  await again.close()
+})
+
 test('many appends in flight across several turns all land once, in order per caller', async () => {
   const { store, dataDir } = await open()
   const writers = 8

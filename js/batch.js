@@ -17,9 +17,11 @@ let mixed = false
 let texts = []
 let waiters = []
 let tick = false
-// A batch goes out once it holds this many appends, turn over or not (bounds its memory
-// and the latency of its first append; measured: 16-64 per batch all do about as well).
-const BATCH_MAX = 1024
+// A batch goes out once it holds this many appends, turn over or not: the engine then
+// writes it while this thread gathers the next, instead of idling through one big batch's
+// round trip (measured with 64 appends in flight: 32 per batch ~8% faster than one batch
+// per turn; 16 slower, the per-call costs show).
+const BATCH_MAX = 32
 
 /** Queues an append of `plain` (see codec.plainRecord), whose JSON is `text`, to `subject`. */
 function append(h, subject, text, plain) {
