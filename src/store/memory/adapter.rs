@@ -20,45 +20,37 @@ use serde_json::{Map, Value};
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 
-/// An event just appended, with what its change record needs.
-struct Appended<'a> {
-    subject: &'a str,
-    id: EventId,
-    kind: String,
-    record: Json,
-}
-
-impl Appended<'_> {
-    fn change(&self) -> StreamAppendRef<'_> {
-        StreamAppendRef {
-            subject: self.subject,
-            ms: self.id.ms,
-            seq: self.id.seq,
-            kind: &self.kind,
-            record: self.record.as_str(),
-        }
-    }
-}
-
 impl MemoryStoreAdapter {
     /// Appends under the streams lock and tells the subject's subscribers (under the lock,
-    /// so that they see appends in order; callbacks only queue the record).
-    fn append_locked<'a>(
+    /// so that they see appends in order; callbacks only queue the record). With `log`,
+    /// the change record goes there (before `event.kind` moves into the stored record).
+    fn append_locked(
         &self,
         streams: &mut super::tiers::Streams,
-        subject: &'a str,
+        subject: &str,
         event: EventBody,
         now: u64,
-    ) -> Appended<'a> {
+        log: Option<&mut Records>,
+    ) -> (EventId, Json) {
         let records = match streams.subjects.get_mut(subject) {
             Some(r) => r,
             None => streams.subjects.entry(subject.to_string()).or_default(),
         };
         let id = EventId::next(records.last().map(|r| r.id), now);
         let json = event.record(id);
+        if let Some(log) = log {
+            let change = StreamAppendRef {
+                subject,
+                ms: id.ms,
+                seq: id.seq,
+                kind: &event.kind,
+                record: json.as_str(),
+            };
+            log.push_with(|out| change.encode_into(out));
+        }
         records.push(Record {
             id,
-            kind: event.kind.clone(),
+            kind: event.kind,
             json: json.clone(),
         });
         if let Some(subs) = streams.subscribers.get(subject) {
@@ -66,16 +58,15 @@ impl MemoryStoreAdapter {
                 cb.call(&json);
             }
         }
-        Appended {
-            subject,
-            id,
-            kind: event.kind,
-            record: json,
-        }
+        (id, json)
     }
 
-    fn log_stream_append(&self, appended: &Appended<'_>) -> Ack {
-        self.log_encoded(|| appended.change().encode())
+    /// Submits the change records of appends (none without a journal).
+    fn log_appends(&self, changes: Option<Records>) -> Ack {
+        match (&self.journal, changes) {
+            (Some(j), Some(c)) => j.submit_many(c),
+            _ => Ack::Done,
+        }
     }
 
     /// Waits for a change's acknowledgement, then offers the journal a compaction.
@@ -92,9 +83,10 @@ impl StoreAdapter for MemoryStoreAdapter {
         self.open()?;
         let (json, ack) = {
             let mut streams = lock(&self.streams);
-            let appended = self.append_locked(&mut streams, subject, event, self.now());
-            let ack = self.log_stream_append(&appended);
-            (appended.record, ack)
+            let mut changes = self.journal.is_some().then(Records::default);
+            let (_, json) =
+                self.append_locked(&mut streams, subject, event, self.now(), changes.as_mut());
+            (json, self.log_appends(changes))
         };
         self.settle(ack).await?;
         Ok(json)
@@ -108,21 +100,15 @@ impl StoreAdapter for MemoryStoreAdapter {
         let (ids, ack) = {
             let mut streams = lock(&self.streams);
             let mut ids = Vec::with_capacity(items.len());
-            let mut changes = Records::default();
+            let mut changes = self.journal.is_some().then(Records::default);
             // One clock reading for the batch: its appends happen together.
             let now = self.now();
             for (subject, event) in items {
-                let appended = self.append_locked(&mut streams, &subject, event, now);
-                if self.journal.is_some() {
-                    changes.push_with(|out| appended.change().encode_into(out));
-                }
-                ids.push(appended.id);
+                let (id, _) =
+                    self.append_locked(&mut streams, &subject, event, now, changes.as_mut());
+                ids.push(id);
             }
-            let ack = match &self.journal {
-                None => Ack::Done,
-                Some(j) => j.submit_many(changes),
-            };
-            (ids, ack)
+            (ids, self.log_appends(changes))
         };
         match self.settle(ack).await {
             Ok(()) => ids.into_iter().map(Ok).collect(),
