@@ -32,6 +32,10 @@ async function appendMany(store, n, inflight) {
   await Promise.all(Array.from({ length: inflight }, worker))
 }
 
+// The engine and its baselines run in alternating rounds and each keeps its best round:
+// on a shared machine a burst of load then hits both sides alike instead of one run.
+const ROUNDS = Number(process.env.ROUNDS ?? 5)
+
 const results = []
 const report = (name, engine, base, target, note) => results.push({ name, engine, base, ratio: engine / base, target, note })
 
@@ -41,18 +45,29 @@ const report = (name, engine, base, target, note) => results.push({ name, engine
   const store = new FileStoreAdapter({ dataDir: dir(), durability: 'batch' })
   await store.init()
   await appendMany(store, 2000, 64)
-  const e = await rate(N, () => appendMany(store, N, 64))
-  await store.close()
   const refFile = path.join(dir() + '.log')
-  const ref = await rate(2000, async () => {
-    for (let i = 0; i < 2000; i++) await fs.promises.appendFile(refFile, line)
-  })
   const rawFile = path.join(dir() + '.raw')
   const fd = fs.openSync(rawFile, 'a')
-  const raw = await rate(N, async () => {
-    for (let i = 0; i < N; i++) fs.writeSync(fd, line)
-  })
+  let e = 0
+  let ref = 0
+  let raw = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    e = Math.max(e, await rate(N, () => appendMany(store, N, 64)))
+    ref = Math.max(
+      ref,
+      await rate(2000, async () => {
+        for (let i = 0; i < 2000; i++) await fs.promises.appendFile(refFile, line)
+      }),
+    )
+    raw = Math.max(
+      raw,
+      await rate(N, async () => {
+        for (let i = 0; i < N; i++) fs.writeSync(fd, line)
+      }),
+    )
+  }
   fs.closeSync(fd)
+  await store.close()
   report('append 200 B, batch mode, 64 in flight', e, ref, 10, 'vs fs.promises.appendFile per event')
   report('append 200 B, batch mode, 64 in flight', e, raw, 0.5, 'vs raw sequential fs.writeSync')
 }
@@ -62,16 +77,23 @@ const report = (name, engine, base, target, note) => results.push({ name, engine
   const N = 2000
   const store = new FileStoreAdapter({ dataDir: dir(), durability: 'always' })
   await store.init()
-  const e = await rate(N, () => appendMany(store, N, 16))
-  await store.close()
   const fd = fs.openSync(dir() + '.fsync', 'a')
-  const base = await rate(300, async () => {
-    for (let i = 0; i < 300; i++) {
-      fs.writeSync(fd, line)
-      fs.fsyncSync(fd)
-    }
-  })
+  let e = 0
+  let base = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    e = Math.max(e, await rate(N, () => appendMany(store, N, 16)))
+    base = Math.max(
+      base,
+      await rate(300, async () => {
+        for (let i = 0; i < 300; i++) {
+          fs.writeSync(fd, line)
+          fs.fsyncSync(fd)
+        }
+      }),
+    )
+  }
   fs.closeSync(fd)
+  await store.close()
   report('append 200 B, always mode, 16 writers', e, base, 4, 'vs writeSync + fsyncSync per event')
 }
 
@@ -129,4 +151,4 @@ for (const r of results) {
     console.log(`| ${r.name} (${r.note}) | ${fmt(r.engine)}/s | ${fmt(r.base)}/s | ${r.ratio.toFixed(2)}x | >= ${r.target}x | ${ok ? 'meets' : 'MISSES'} |`)
   }
 }
-console.log(`\n${results.length} benchmarks, ${misses} below target`)
+console.log(`\n${results.length} benchmarks, ${misses} below target (ratios: best of ${ROUNDS} alternating rounds per side)`)

@@ -173,6 +173,81 @@ function encodeRecord(obj, what, lim = limits) {
   return encode(clean, lim)
 }
 
+const arrayProto = Array.prototype
+const NOT_PLAIN = Symbol('not plain')
+
+// A fresh copy of `v` in its JSON form (-0 is 0), or NOT_PLAIN when `v` is not plain data:
+// anything `fine` refuses, anything with toJSON, other prototypes, a '__proto__' key.
+function plainCopy(v, seen, depth) {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed() ? v : NOT_PLAIN
+    case 'number':
+      return Number.isFinite(v) ? v + 0 : NOT_PLAIN
+    case 'boolean':
+      return v
+    case 'object':
+      break
+    default:
+      return NOT_PLAIN
+  }
+  if (v === null) return null
+  if (v.toJSON !== undefined || depth >= active.maxDepth || seen.includes(v)) return NOT_PLAIN
+  const proto = Object.getPrototypeOf(v)
+  let out
+  seen.push(v)
+  if (proto === arrayProto) {
+    out = []
+    for (let i = 0; i < v.length; i++) {
+      const c = plainCopy(v[i], seen, depth + 1)
+      if (c === NOT_PLAIN) return NOT_PLAIN
+      out.push(c)
+    }
+  } else if (proto === objectProto) {
+    out = {}
+    const keys = Object.keys(v)
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]
+      if (k === '__proto__') return NOT_PLAIN
+      const c = plainCopy(v[k], seen, depth + 1)
+      if (c === NOT_PLAIN) return NOT_PLAIN
+      out[k] = c
+    }
+  } else {
+    return NOT_PLAIN
+  }
+  seen.pop()
+  return out
+}
+
+/**
+ * For an event record of plain data (SPEC §3.1): a fresh copy in its JSON form, without
+ * top-level `undefined` fields, whose `JSON.stringify` is the text to store and which
+ * equals what parsing that text gives back — except that it starts with the keys `id` and
+ * `ts`, left `undefined` (JSON.stringify skips them) for the store to fill in, which makes
+ * it the stored record `{ id, ts, ...event }` without another copy. `undefined` when the
+ * event is not plain data or has its own `id`/`ts` (the store drops those):
+ * `encodeRecord` then decides, and explains a refusal.
+ */
+function plainRecord(obj, lim = limits) {
+  if (obj === null || typeof obj !== 'object' || Object.getPrototypeOf(obj) !== objectProto) return undefined
+  if (obj.toJSON !== undefined) return undefined
+  active = lim
+  const out = { id: undefined, ts: undefined }
+  const seen = [obj]
+  const keys = Object.keys(obj)
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]
+    if (k === 'id' || k === 'ts' || k === '__proto__') return undefined
+    const v = obj[k]
+    if (v === undefined) continue
+    const c = plainCopy(v, seen, 1)
+    if (c === NOT_PLAIN) return undefined
+    out[k] = c
+  }
+  return out
+}
+
 function decode(text) {
   return JSON.parse(text)
 }
@@ -194,4 +269,4 @@ function encodeOptions(obj, what = 'options') {
   return encodeRecord(obj, what)
 }
 
-module.exports = { encode, encodeRecord, encodeOptions, decode, name, limits, limitsOf, optionsText, formatPath }
+module.exports = { encode, encodeRecord, plainRecord, encodeOptions, decode, name, limits, limitsOf, optionsText, formatPath }

@@ -34,7 +34,8 @@ const target = register((msg) => {
     reject(new NventError(code, message, path ? { path } : {}))
     return
   }
-  if (!map) return resolve(msg.v)
+  // `r`: a JSON result sent as the value itself (already parsed with the batch).
+  if (!map || 'r' in msg) return resolve('r' in msg ? msg.r : msg.v)
   try {
     resolve(map(msg.v))
   } catch (e) {
@@ -49,8 +50,24 @@ function ticket(t, map) {
   return new Promise((resolve, reject) => tickets.set(t, [resolve, reject, map]))
 }
 
+// Calls gathered in this JS turn to go out as one native call (js/batch.js) are sent
+// before any other native call, so that calls reach the engine in the order they were made.
+let gathered = null
+
+/** Registers `flush` to run before the next native call made through settle/sync. */
+function beforeNextCall(flush) {
+  gathered = flush
+}
+
+function sendGathered() {
+  const flush = gathered
+  gathered = null
+  flush()
+}
+
 /** `thunk()` calls native; `map` converts its result. Always returns a Promise. */
 function settle(thunk, map) {
+  if (gathered !== null) sendGathered()
   let r
   try {
     r = thunk()
@@ -79,6 +96,7 @@ function whenDone(r, ok, fail) {
 
 /** Calls native synchronously; errors become NventErrors. */
 function sync(thunk) {
+  if (gathered !== null) sendGathered()
   try {
     return thunk()
   } catch (e) {
@@ -86,4 +104,4 @@ function sync(thunk) {
   }
 }
 
-module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone }
+module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone, beforeNextCall }

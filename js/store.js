@@ -5,8 +5,9 @@
 
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
-const { encode, encodeRecord, encodeOptions, name, limitsOf, optionsText } = require('./codec')
+const { encode, encodeRecord, plainRecord, encodeOptions, name, limitsOf, optionsText } = require('./codec')
 const { settle } = require('./settle')
+const batch = require('./batch')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 
@@ -32,12 +33,23 @@ function numberArg(what, v, dflt) {
 }
 
 class StreamTier {
-  constructor(n, lim) {
+  constructor(n, lim, batched) {
     this._n = n
     this._h = n.handle()
     this._lim = lim
+    this._batched = batched
   }
   append(subject, event) {
+    // Plain events go in a batch, and their records are built here from the copy whose
+    // text is stored. Anything else (a Date, an `id` field, a NUL in the subject — the
+    // batch's separator, which the engine refuses) takes the one-call path below.
+    if (this._batched && typeof subject === 'string' && !subject.includes('\0')) {
+      const plain = plainRecord(event, this._lim)
+      if (plain !== undefined && subject.isWellFormed()) {
+        const text = JSON.stringify(plain)
+        if (text.length <= this._lim.maxValueBytes) return batch.append(this._h, subject, text, plain)
+      }
+    }
     return settle(() => native.storeStreamAppend(this._h, name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
   }
   read(subject, options) {
@@ -202,10 +214,12 @@ class ClaimTier {
 
 /** The store API over a native store (any backend). */
 class StoreView {
-  constructor(n, lim) {
+  /** `batched`: appends of one JS turn go to the engine in one call (file store). */
+  constructor(n, lim, batched = false) {
     this._n = n
     this._lim = lim
-    this.stream = new StreamTier(n, lim)
+    this._batched = batched
+    this.stream = new StreamTier(n, lim, batched)
     this.kv = new KvTier(n, lim)
     this.index = new IndexTier(n, lim)
     this.claim = new ClaimTier(n)
@@ -238,7 +252,7 @@ class StoreView {
   /** A view whose every key lives under `name:id` of this view (SPEC §3.5). */
   scope(scopeName, id) {
     try {
-      return new StoreView(this._n.scope(name('scope name', scopeName), name('scope id', id)), this._lim)
+      return new StoreView(this._n.scope(name('scope name', scopeName), name('scope id', id)), this._lim, this._batched)
     } catch (e) {
       throw require('./errors').fromNative(e)
     }
@@ -282,7 +296,7 @@ class FileStoreAdapter extends StoreView {
     } catch (e) {
       throw require('./errors').fromNative(e)
     }
-    super(n, limitsOf(options))
+    super(n, limitsOf(options), true)
   }
   /** Opens the data dir now (lock, recovery) instead of on first use. */
   init() {

@@ -13,6 +13,19 @@ pub trait Journal: Send + Sync {
     /// Queues one record. Must not block.
     fn submit(&self, payload: Vec<u8>) -> Ack;
 
+    /// Queues several records, in order, settled by one [`Ack`]. Must not block.
+    fn submit_many(&self, records: Records) -> Ack {
+        // Journals settle records in the order submitted: the last one's Ack covers all.
+        let mut last = Ack::Done;
+        for r in records.iter() {
+            last = self.submit(r.to_vec());
+            if let Ack::Failed(_) = last {
+                break;
+            }
+        }
+        last
+    }
+
     /// The error that failed the journal; the owner then refuses every call with it.
     fn failure(&self) -> Option<NventError>;
 
@@ -26,6 +39,43 @@ pub trait Journal: Send + Sync {
     fn rotate(&self, snapshot: Vec<Vec<u8>>) -> Ack {
         drop(snapshot);
         Ack::Done
+    }
+}
+
+/// Several records back to back in one buffer (one allocation for a batch, not one each).
+#[derive(Debug, Default)]
+pub struct Records {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Records {
+    /// Appends one record, written by `write` at the end of the buffer.
+    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Total bytes of the records.
+    pub fn bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let r = &self.bytes[start..end];
+            start = end;
+            r
+        })
     }
 }
 

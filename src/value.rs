@@ -117,6 +117,33 @@ impl Json {
         Ok(Json(Arc::from(text)))
     }
 
+    /// Checks JSON text like [`Json::from_text`] and reads it as `T` in the same pass (the
+    /// check and a `T` that ignores what it does not need cost one parse, not two).
+    ///
+    /// # Errors
+    /// As [`Json::from_text`]; a `T` that refuses the value gives a data error, told apart
+    /// by [`serde_json::Error::is_data`] inside `on_data`.
+    pub fn read_with<'de, T: serde::Deserialize<'de>>(
+        text: &'de str,
+        limits: &Limits,
+        on_data: impl FnOnce(serde_json::Error) -> NventError,
+    ) -> Result<(Json, T)> {
+        check_size(text.len(), limits)?;
+        check_depth(text, limits)?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit();
+        let classify = |e: serde_json::Error| {
+            if e.is_data() {
+                on_data(e)
+            } else {
+                syntax_error(e)
+            }
+        };
+        let v = T::deserialize(&mut de).map_err(classify)?;
+        de.end().map_err(syntax_error)?;
+        Ok((Json(Arc::from(text)), v))
+    }
+
     /// Wraps JSON text the engine built itself (known to be valid).
     pub fn trusted(text: String) -> Json {
         Json(Arc::from(text))
@@ -172,21 +199,28 @@ fn check_size(size: usize, limits: &Limits) -> Result<()> {
 /// its own, but the limit is configurable and the error must say where.
 fn check_depth(text: &str, limits: &Limits) -> Result<()> {
     let max = limits.max_depth.min(MAX_DEPTH_LIMIT);
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for b in text.bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Strings are most of the text: jump to the next quote or backslash.
+                i += 1;
+                loop {
+                    let Some(k) = bytes.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r))
+                    else {
+                        // Unterminated: the parser reports it.
+                        return Ok(());
+                    };
+                    i += k;
+                    if bytes[i] == b'"' {
+                        break;
+                    }
+                    // A backslash escapes the byte after it.
+                    i += 2;
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max {
@@ -199,6 +233,7 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -268,10 +303,25 @@ mod tests {
         assert!(parse_value(r#"{"a":[1]}"#, &l).is_ok());
         assert!(parse_value(r#"{"a":"[[[[{{{"}"#, &l).is_ok());
         assert!(parse_value(r#"{"a":"\"[[["}"#, &l).is_ok());
+        assert!(parse_value(r#"{"a":"x\\","b":"[[["}"#, &l).is_ok());
+        assert!(parse_value(r#"{"a\\":["\\\"[["]}"#, &l).is_ok());
         assert_eq!(
             parse_value(r#"{"a":[[1]]}"#, &l).unwrap_err().code(),
             "NVENT_NESTING_TOO_DEEP"
         );
+        assert_eq!(
+            parse_value(r#"{"a\\":"\\","b":[[1]]}"#, &l)
+                .unwrap_err()
+                .code(),
+            "NVENT_NESTING_TOO_DEEP"
+        );
+        // Unterminated strings and a trailing backslash are syntax errors, not a panic.
+        for bad in [r#"{"a":"[[[["#, r#"{"a":"\"#, "\"\\"] {
+            assert_eq!(
+                parse_value(bad, &l).unwrap_err().code(),
+                "NVENT_NOT_SERIALIZABLE"
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The write-ahead log: one writer thread per data dir, group commit, durability modes,
 //! snapshots, compaction and recovery.
 //!
-//! - **Writer thread.** Records are queued on a channel and written by one std thread (file
+//! - **Writer thread.** Records are queued in an inbox and written by one std thread (file
 //!   I/O never runs on the JS thread or on the async runtime). The thread takes everything
 //!   queued so far as one batch: one `write`, and in `always` mode one `fsync`, shared by
-//!   every writer in the batch (group commit).
+//!   every writer in the batch (group commit). Submitters wake it only when it sleeps.
 //! - **Durability.** `always`: a record's Ack settles after the fsync that covers it.
 //!   `batch` (default): after its `write` (the OS has it; it survives a process crash), and
 //!   an fsync follows within [`WalConfig::window`] (an OS crash may lose that window).
@@ -24,13 +24,12 @@
 use super::io_error;
 use super::record::{self, LOG_MAGIC, SNAPSHOT_MAGIC};
 use crate::error::{NventError, Result};
-use crate::journal::{Ack, Journal};
+use crate::journal::{Ack, Journal, Records};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -127,6 +126,7 @@ pub struct Recovered {
 
 enum Cmd {
     Write(Vec<u8>, Option<oneshot::Sender<Result<()>>>),
+    WriteMany(Records, Option<oneshot::Sender<Result<()>>>),
     Rotate(Vec<Vec<u8>>, oneshot::Sender<Result<()>>),
     Close(oneshot::Sender<Result<()>>),
 }
@@ -152,10 +152,32 @@ impl Shared {
     }
 }
 
+/// What submitters hand the writer. A plain mutex and condvar rather than a channel: a
+/// submitter wakes the writer only when it is asleep, so while it writes one batch the next
+/// one gathers without a wake-up (a futex call) per record.
+struct Inbox {
+    cmds: Vec<Cmd>,
+    /// The writer is waiting (or about to) and needs a notification.
+    idle: bool,
+    /// No more commands will come (the `Wal` was dropped or closed).
+    closed: bool,
+}
+
+struct Queue {
+    inbox: Mutex<Inbox>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 pub struct Wal {
     cfg: WalConfig,
     shared: Arc<Shared>,
-    tx: Mutex<Option<mpsc::Sender<Cmd>>>,
+    queue: Arc<Queue>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -274,7 +296,14 @@ impl Wal {
             snapshot_bytes: AtomicU64::new(snapshot_bytes),
             compacting: AtomicBool::new(false),
         });
-        let (tx, rx) = mpsc::channel();
+        let queue = Arc::new(Queue {
+            inbox: Mutex::new(Inbox {
+                cmds: Vec::new(),
+                idle: false,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+        });
         let writer = Writer {
             dir: dir.to_path_buf(),
             generation: current,
@@ -290,7 +319,10 @@ impl Wal {
         };
         let thread = std::thread::Builder::new()
             .name("nvent-wal".into())
-            .spawn(move || writer.run(rx))
+            .spawn({
+                let queue = queue.clone();
+                move || writer.run(&queue)
+            })
             .map_err(|e| NventError::Io {
                 message: format!("cannot start the log writer: {e}"),
             })?;
@@ -298,7 +330,7 @@ impl Wal {
             Wal {
                 cfg,
                 shared,
-                tx: Mutex::new(Some(tx)),
+                queue,
                 thread: Mutex::new(Some(thread)),
             },
             Recovered { records, report },
@@ -311,11 +343,25 @@ impl Wal {
     }
 
     fn send(&self, cmd: Cmd) -> std::result::Result<(), NventError> {
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-        match tx.as_ref() {
-            Some(tx) => tx.send(cmd).map_err(|_| NventError::closed("the file log")),
-            None => Err(NventError::closed("the file log")),
+        let mut inbox = self.queue.lock();
+        if inbox.closed {
+            return Err(NventError::closed("the file log"));
         }
+        inbox.cmds.push(cmd);
+        if inbox.idle {
+            inbox.idle = false;
+            self.queue.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Refuses further commands and wakes the writer, which then writes what it has and
+    /// stops.
+    fn shut(&self) {
+        let mut inbox = self.queue.lock();
+        inbox.closed = true;
+        inbox.idle = false;
+        self.queue.ready.notify_one();
     }
 
     /// True when the owner should compact (call [`Wal::rotate`] with its state).
@@ -343,7 +389,7 @@ impl Wal {
     pub async fn close(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         let sent = self.send(Cmd::Close(tx));
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.shut();
         if sent.is_err() {
             return Ok(());
         }
@@ -373,20 +419,36 @@ impl Journal for Wal {
     }
 
     fn submit(&self, payload: Vec<u8>) -> Ack {
+        let bytes = payload.len() as u64 + 8;
+        self.queue_write(bytes, |ack| Cmd::Write(payload, ack))
+    }
+
+    fn submit_many(&self, records: Records) -> Ack {
+        let bytes = (records.bytes() + 8 * records.len()) as u64;
+        self.queue_write(bytes, |ack| Cmd::WriteMany(records, ack))
+    }
+}
+
+impl Wal {
+    /// Queues a write of `bytes` (framed) and returns its acknowledgement as the durability
+    /// mode says.
+    fn queue_write(
+        &self,
+        bytes: u64,
+        cmd: impl FnOnce(Option<oneshot::Sender<Result<()>>>) -> Cmd,
+    ) -> Ack {
         if let Some(e) = self.shared.failure() {
             return Ack::Failed(e);
         }
-        self.shared
-            .log_bytes
-            .fetch_add(payload.len() as u64 + 8, Ordering::Relaxed);
+        self.shared.log_bytes.fetch_add(bytes, Ordering::Relaxed);
         if self.cfg.durability == Durability::None {
-            return match self.send(Cmd::Write(payload, None)) {
+            return match self.send(cmd(None)) {
                 Ok(()) => Ack::Done,
                 Err(e) => Ack::Failed(e),
             };
         }
         let (tx, rx) = oneshot::channel();
-        match self.send(Cmd::Write(payload, Some(tx))) {
+        match self.send(cmd(Some(tx))) {
             Ok(()) => Ack::Wait(rx),
             Err(e) => Ack::Failed(e),
         }
@@ -395,8 +457,8 @@ impl Journal for Wal {
 
 impl Drop for Wal {
     fn drop(&mut self) {
-        // Without close(): the writer sees the channel close, writes what it has and stops.
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Without close(): the writer sees the queue closed, writes what it has and stops.
+        self.shut();
     }
 }
 
@@ -452,34 +514,61 @@ struct Writer {
     dirty: bool,
 }
 
-/// Most records taken into one batch; bounds a batch's memory and its latency.
-const BATCH_MAX: usize = 4096;
 /// `none` mode writes its buffer once it grows past this, window or not.
 const BUFFER_MAX: usize = 1 << 20;
 
 impl Writer {
-    fn run(mut self, rx: mpsc::Receiver<Cmd>) {
+    /// Takes everything queued as one batch (one `write`, one `fsync` in `always` mode),
+    /// until the log is closed.
+    fn run(mut self, queue: &Queue) {
+        let mut cmds = Vec::new();
         loop {
-            let first = match rx.recv_timeout(self.cfg.window) {
-                Ok(cmd) => Some(cmd),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.flush(true);
-                    return;
-                }
-            };
-            let mut cmds: Vec<Cmd> = first.into_iter().collect();
-            while cmds.len() < BATCH_MAX {
-                match rx.try_recv() {
-                    Ok(cmd) => cmds.push(cmd),
-                    Err(_) => break,
+            {
+                let mut inbox = queue.lock();
+                loop {
+                    if !inbox.cmds.is_empty() {
+                        std::mem::swap(&mut cmds, &mut inbox.cmds);
+                        break;
+                    }
+                    if inbox.closed {
+                        drop(inbox);
+                        let _ = self.flush(true);
+                        return;
+                    }
+                    inbox.idle = true;
+                    match self.deadline() {
+                        None => {
+                            inbox = queue.ready.wait(inbox).unwrap_or_else(|p| p.into_inner());
+                        }
+                        Some(at) => {
+                            let left = at.saturating_duration_since(Instant::now());
+                            if left.is_zero() {
+                                inbox.idle = false;
+                                break;
+                            }
+                            inbox = queue
+                                .ready
+                                .wait_timeout(inbox, left)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0;
+                        }
+                    }
+                    inbox.idle = false;
                 }
             }
             let mut close = None;
-            for cmd in cmds {
+            for cmd in cmds.drain(..) {
                 match cmd {
                     Cmd::Write(payload, ack) => {
                         record::frame(&payload, &mut self.buf);
+                        if let Some(a) = ack {
+                            self.waiters.push(a);
+                        }
+                    }
+                    Cmd::WriteMany(records, ack) => {
+                        for p in records.iter() {
+                            record::frame(p, &mut self.buf);
+                        }
                         if let Some(a) = ack {
                             self.waiters.push(a);
                         }
@@ -498,6 +587,17 @@ impl Writer {
                 return;
             }
             let _ = self.flush(false);
+        }
+    }
+
+    /// When the writer must act without new commands: the end of the fsync window of
+    /// written data (`batch`), or of the buffering window (`none`).
+    fn deadline(&self) -> Option<Instant> {
+        let write = (!self.buf.is_empty()).then(|| self.last_write + self.cfg.window);
+        let sync = self.dirty.then(|| self.last_sync + self.cfg.window);
+        match (write, sync) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -521,6 +621,11 @@ impl Writer {
             self.buf.clear();
             self.last_write = Instant::now();
             self.dirty = true;
+        }
+        // `batch` acknowledges once the OS has the records; a due fsync follows and does not
+        // hold them up. `always` acknowledges after the fsync below.
+        if write_now && result.is_ok() && self.cfg.durability == Durability::Batch {
+            self.settle(Ok(()));
         }
         let sync_now = self.dirty
             && (force

@@ -5,7 +5,7 @@
 //! The calls JS makes per value or per job therefore go through these functions; the
 //! rest stay methods of the classes.
 
-use super::{settle, Settled};
+use super::{settle, settle_json, Settled};
 use crate::bus::EventBus;
 use crate::queue::facade::Queue;
 use crate::store::facade::Store;
@@ -114,8 +114,60 @@ pub fn store_stream_append<'e>(
     event: String,
 ) -> napi::Result<Settled<'e, JsonText>> {
     let s: Store = (**h).clone();
-    settle(env, async move {
+    settle_json(env, async move {
         s.stream_append(&subject, &event).await.map(JsonText)
+    })
+}
+
+/// Appends a batch of events (the JS layer gathers the appends of one JS turn): `events`
+/// are JSON texts joined by `\n` (JSON text from `JSON.stringify` has none), `subjects`
+/// one subject for all or one per event joined by NUL (which names cannot contain).
+/// Returns a JSON array with, per event, `ms, seq` of its id (the JS layer builds the
+/// record) or `[code, path, message]`.
+#[allow(dead_code)] // see the note above
+#[napi]
+pub fn store_stream_append_many<'e>(
+    env: &'e Env,
+    h: &External<Store>,
+    subjects: String,
+    events: String,
+) -> napi::Result<Settled<'e, JsonText>> {
+    let s: Store = (**h).clone();
+    settle_json(env, async move {
+        let texts = events.split('\n');
+        let results = if subjects.contains('\0') {
+            let names: Vec<&str> = subjects.split('\0').collect();
+            if names.len() != events.split('\n').count() {
+                return Err(crate::error::NventError::internal(
+                    "a batch of appends needs as many subjects as events",
+                ));
+            }
+            s.stream_append_many(names.into_iter().zip(texts)).await
+        } else {
+            s.stream_append_many(texts.map(|t| (subjects.as_str(), t)))
+                .await
+        };
+        let mut out = String::with_capacity(results.len() * 24 + 2);
+        out.push('[');
+        for (i, r) in results.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match r {
+                Ok(id) => {
+                    let mut digits = itoa::Buffer::new();
+                    out.push_str(digits.format(id.ms));
+                    out.push(',');
+                    out.push_str(digits.format(id.seq));
+                }
+                Err(e) => out.push_str(
+                    &serde_json::json!([e.code(), e.path().unwrap_or(""), e.to_string()])
+                        .to_string(),
+                ),
+            }
+        }
+        out.push(']');
+        Ok(JsonText(crate::value::Json::trusted(out)))
     })
 }
 

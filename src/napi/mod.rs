@@ -19,6 +19,7 @@ use crate::options::Opts;
 use crate::ready::{poll_once, Polled};
 use crate::value::Json;
 use crate::value::Limits;
+use fast::JsonText;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use outbox::OutboxCore;
@@ -99,6 +100,34 @@ where
     T: ToNapiValue + serde::Serialize + Send + 'static,
     F: Future<Output = crate::Result<T>> + Send + 'static,
 {
+    settle_as(env, fut, |ticket, v: &T| {
+        serde_json::to_string(v)
+            .map(|text| format!("{{\"t\":{ticket},\"v\":{text}}}"))
+            .map_err(|e| NventError::internal(e.to_string()))
+    })
+}
+
+/// Like [`settle`] for results that are JSON text: a ticket's payload carries the value
+/// itself (`"r"`), which the outbox's one `JSON.parse` decodes, instead of a string to
+/// parse again.
+pub(crate) fn settle_json<'env, F>(env: &'env Env, fut: F) -> napi::Result<Settled<'env, JsonText>>
+where
+    F: Future<Output = crate::Result<JsonText>> + Send + 'static,
+{
+    settle_as(env, fut, |ticket, v: &JsonText| {
+        Ok(format!("{{\"t\":{ticket},\"r\":{}}}", v.0.as_str()))
+    })
+}
+
+fn settle_as<'env, T, F>(
+    env: &'env Env,
+    fut: F,
+    payload: fn(u64, &T) -> crate::Result<String>,
+) -> napi::Result<Settled<'env, T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = crate::Result<T>> + Send + 'static,
+{
     match poll_once(fut) {
         Polled::Ready(out) => out.map(Either::A).map_err(js_err),
         Polled::Pending(rest) => {
@@ -109,14 +138,11 @@ where
             };
             let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
             crate::runtime::spawn(async move {
-                let payload = match rest.await {
-                    Ok(v) => match serde_json::to_string(&v) {
-                        Ok(text) => format!("{{\"t\":{ticket},\"v\":{text}}}"),
-                        Err(e) => error_payload(ticket, &NventError::internal(e.to_string())),
-                    },
-                    Err(e) => error_payload(ticket, &e),
-                };
-                outbox.push(target, Json::trusted(payload));
+                let text = rest
+                    .await
+                    .and_then(|v| payload(ticket, &v))
+                    .unwrap_or_else(|e| error_payload(ticket, &e));
+                outbox.push(target, Json::trusted(text));
             })
             .map_err(js_err)?;
             let mut obj = Object::new(env)?;

@@ -17,6 +17,89 @@ use crate::value::{check_name, field_path, parse_value, Json, Limits};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+/// What [`Store::event_body`] reads from an event in the pass that checks its syntax:
+/// the top-level `type` value and whether `id` or `ts` are there. A repeated `type` is
+/// refused (a data error), as is a top level that is not an object.
+struct EventHead {
+    kind: Option<Value>,
+    id_or_ts: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for EventHead {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        enum Key {
+            Type,
+            Id,
+            Ts,
+            Other,
+        }
+        impl<'de> serde::Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                struct KeyVisitor;
+                impl Visitor<'_> for KeyVisitor {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a field name")
+                    }
+                    fn visit_str<E: Error>(self, k: &str) -> std::result::Result<Key, E> {
+                        Ok(match k {
+                            "type" => Key::Type,
+                            "id" => Key::Id,
+                            "ts" => Key::Ts,
+                            _ => Key::Other,
+                        })
+                    }
+                }
+                d.deserialize_str(KeyVisitor)
+            }
+        }
+        struct HeadVisitor;
+        impl<'de> Visitor<'de> for HeadVisitor {
+            type Value = EventHead;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<EventHead, A::Error> {
+                let mut kind = None;
+                let (mut id, mut ts) = (false, false);
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Type if kind.is_some() => {
+                            return Err(A::Error::duplicate_field("type"))
+                        }
+                        Key::Type => kind = Some(map.next_value()?),
+                        Key::Id | Key::Ts => {
+                            let seen = if matches!(key, Key::Id) {
+                                &mut id
+                            } else {
+                                &mut ts
+                            };
+                            if std::mem::replace(seen, true) {
+                                return Err(A::Error::custom("duplicate field"));
+                            }
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EventHead {
+                    kind,
+                    id_or_ts: id || ts,
+                })
+            }
+        }
+        d.deserialize_map(HeadVisitor)
+    }
+}
+
 /// A store view: the backend plus the scope prefix of this view (empty at the root).
 #[derive(Clone)]
 pub struct Store {
@@ -78,28 +161,17 @@ impl Store {
     /// Checks an event: an object with a string `type`. The store owns `id` and `ts`, so
     /// a caller's are dropped — which needs a full parse only when they are there.
     fn event_body(&self, text: &str) -> Result<EventBody> {
-        #[derive(serde::Deserialize)]
-        struct Head {
-            #[serde(rename = "type")]
-            kind: Option<Value>,
-            id: Option<serde::de::IgnoredAny>,
-            ts: Option<serde::de::IgnoredAny>,
-        }
         let not_object = || NventError::invalid_argument("an event must be an object");
         if !text.trim_start().starts_with('{') {
             return Err(not_object());
         }
-        let json = self.json(text.to_string())?;
-        let head: Head = crate::value::deserialize(json.as_str()).map_err(|_| not_object())?;
-        let kind = match head.kind {
-            Some(Value::String(k)) => k,
-            _ => {
-                return Err(NventError::invalid_argument(
-                    "an event needs a string 'type'",
-                ))
-            }
+        let (json, head) = Json::read_with::<EventHead>(text, &self.limits, |_| not_object())?;
+        let Some(Value::String(kind)) = head.kind else {
+            return Err(NventError::invalid_argument(
+                "an event needs a string 'type'",
+            ));
         };
-        if head.id.is_none() && head.ts.is_none() {
+        if !head.id_or_ts {
             return Ok(EventBody { kind, json });
         }
         let Value::Object(mut map) = json.to_value()? else {
@@ -126,6 +198,49 @@ impl Store {
         let subject = self.name("subject", subject)?;
         let body = self.event_body(event)?;
         self.backend.stream_append(&subject, body).await
+    }
+
+    /// Appends `(subject, event)` pairs in order, each checked and answered on its own: a
+    /// refused one changes nothing and does not stop the others. Returns each record's id
+    /// (the caller knows the rest of the record: `{ id, ts: id.ms, ...event }` without the
+    /// event's own `id`/`ts`).
+    pub async fn stream_append_many<'a>(
+        &self,
+        items: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<Result<EventId>> {
+        let mut out = Vec::new();
+        let mut valid = Vec::new();
+        // Batches mostly repeat one subject: check it once.
+        let mut last: Option<(&str, Result<Arc<str>>)> = None;
+        for (subject, event) in items {
+            let name = match &last {
+                Some((given, name)) if *given == subject => name.clone(),
+                _ => {
+                    let name = self.name("subject", subject).map(Arc::from);
+                    last = Some((subject, name.clone()));
+                    name
+                }
+            };
+            match name.and_then(|s| Ok((s, self.event_body(event)?))) {
+                Ok(item) => {
+                    valid.push(item);
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let mut appended = if valid.is_empty() {
+            Vec::new()
+        } else {
+            self.backend.stream_append_many(valid).await
+        }
+        .into_iter();
+        out.into_iter()
+            .map(|r| {
+                r.or_else(|| appended.next())
+                    .unwrap_or_else(|| Err(NventError::internal("a batch result is missing")))
+            })
+            .collect()
     }
 
     pub async fn stream_read(&self, subject: &str, opts: Option<&str>) -> Result<String> {

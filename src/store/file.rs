@@ -9,8 +9,8 @@
 
 use super::memory::MemoryStoreAdapter;
 use super::{
-    EventBody, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions,
-    StoreAdapter,
+    EventBody, EventId, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
+    ReadOptions, StoreAdapter,
 };
 use crate::callback::Callback;
 use crate::error::Result;
@@ -56,6 +56,13 @@ impl StoreAdapter for FileStoreAdapter {
             .engine
             .stream_append(subject, event)
             .await
+    }
+
+    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
+        match self.opened().await {
+            Ok(o) => o.engine.stream_append_many(items).await,
+            Err(e) => items.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {

@@ -61,10 +61,13 @@ impl EventBody {
             .unwrap_or("}")
             .trim_start();
         let mut out = String::with_capacity(body.len() + 48);
+        let mut digits = itoa::Buffer::new();
         out.push_str("{\"id\":\"");
-        out.push_str(&id.to_string());
+        out.push_str(digits.format(id.ms));
+        out.push('-');
+        out.push_str(digits.format(id.seq));
         out.push_str("\",\"ts\":");
-        out.push_str(&id.ms.to_string());
+        out.push_str(digits.format(id.ms));
         if !rest.starts_with('}') {
             out.push(',');
         }
@@ -94,6 +97,21 @@ pub struct EventId {
 }
 
 impl EventId {
+    /// The id of a stored record.
+    ///
+    /// # Errors
+    /// `NVENT_INTERNAL` when the record has no id of this form.
+    pub fn of_record(record: &Json) -> Result<EventId> {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            id: String,
+        }
+        crate::value::deserialize::<Head>(record.as_str())
+            .ok()
+            .and_then(|h| EventId::parse(&h.id))
+            .ok_or_else(|| crate::error::NventError::internal("a stored record has no id"))
+    }
+
     /// Parses `<ms>-<seq>` or `<ms>` (seq 0).
     pub fn parse(s: &str) -> Option<EventId> {
         let (ms, seq) = match s.split_once('-') {
@@ -173,6 +191,21 @@ pub trait StoreAdapter: Send + Sync {
     // --- event stream (SPEC §3.1) ---
     /// Appends `event` and returns the stored record `{ id, ts, ...event }`.
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json>;
+    /// Appends several events in the given order, as if by one `stream_append` each after
+    /// the other; each gets its own result, the id of its record (whose text is
+    /// [`EventBody::record`] of that id). Backends that can, take one lock and one journal
+    /// acknowledgement for all of them.
+    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (subject, event) in items {
+            out.push(
+                self.stream_append(&subject, event)
+                    .await
+                    .and_then(|r| EventId::of_record(&r)),
+            );
+        }
+        out
+    }
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
     /// Delivers every later record of `subject` to `handler`, in append order. Returns the
     /// subscription id.

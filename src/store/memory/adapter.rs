@@ -7,8 +7,8 @@ use super::MemoryStoreAdapter;
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::glob::Glob;
-use crate::journal::Ack;
-use crate::store::change::Change;
+use crate::journal::{Ack, Records};
+use crate::store::change::{Change, StreamAppendRef};
 use crate::store::metadata::{self, FieldFilter};
 use crate::store::{
     EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
@@ -21,6 +21,54 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::Arc;
 
 impl MemoryStoreAdapter {
+    /// Appends under the streams lock and tells the subject's subscribers (under the lock,
+    /// so that they see appends in order; callbacks only queue the record). With `log`,
+    /// the change record goes there (before `event.kind` moves into the stored record).
+    fn append_locked(
+        &self,
+        streams: &mut super::tiers::Streams,
+        subject: &str,
+        event: EventBody,
+        now: u64,
+        log: Option<&mut Records>,
+    ) -> (EventId, Json) {
+        let records = match streams.subjects.get_mut(subject) {
+            Some(r) => r,
+            None => streams.subjects.entry(subject.to_string()).or_default(),
+        };
+        let id = EventId::next(records.last().map(|r| r.id), now);
+        let json = event.record(id);
+        if let Some(log) = log {
+            let change = StreamAppendRef {
+                subject,
+                ms: id.ms,
+                seq: id.seq,
+                kind: &event.kind,
+                record: json.as_str(),
+            };
+            log.push_with(|out| change.encode_into(out));
+        }
+        records.push(Record {
+            id,
+            kind: event.kind,
+            json: json.clone(),
+        });
+        if let Some(subs) = streams.subscribers.get(subject) {
+            for (_, cb) in subs {
+                cb.call(&json);
+            }
+        }
+        (id, json)
+    }
+
+    /// Submits the change records of appends (none without a journal).
+    fn log_appends(&self, changes: Option<Records>) -> Ack {
+        match (&self.journal, changes) {
+            (Some(j), Some(c)) => j.submit_many(c),
+            _ => Ack::Done,
+        }
+    }
+
     /// Waits for a change's acknowledgement, then offers the journal a compaction.
     async fn settle(&self, ack: Ack) -> Result<()> {
         ack.wait().await?;
@@ -33,35 +81,39 @@ impl MemoryStoreAdapter {
 impl StoreAdapter for MemoryStoreAdapter {
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json> {
         self.open()?;
-        let kind = event.kind.clone();
         let (json, ack) = {
             let mut streams = lock(&self.streams);
-            let records = streams.subjects.entry(subject.to_string()).or_default();
-            let id = EventId::next(records.last().map(|r| r.id), self.now());
-            let json = event.record(id);
-            let ack = self.log(|| Change::StreamAppend {
-                subject: subject.to_string(),
-                ms: id.ms,
-                seq: id.seq,
-                kind: kind.clone(),
-                record: json.as_str().to_string(),
-            });
-            records.push(Record {
-                id,
-                kind,
-                json: json.clone(),
-            });
-            if let Some(subs) = streams.subscribers.get(subject) {
-                // Called under the lock so that subscribers see appends in order; callbacks
-                // only queue the record (see `Callback`).
-                for (_, cb) in subs {
-                    cb.call(&json);
-                }
-            }
-            (json, ack)
+            let mut changes = self.journal.is_some().then(Records::default);
+            let (_, json) =
+                self.append_locked(&mut streams, subject, event, self.now(), changes.as_mut());
+            (json, self.log_appends(changes))
         };
         self.settle(ack).await?;
         Ok(json)
+    }
+
+    /// One lock, one journal submission and one acknowledgement for the whole batch.
+    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
+        if let Err(e) = self.open() {
+            return items.iter().map(|_| Err(e.clone())).collect();
+        }
+        let (ids, ack) = {
+            let mut streams = lock(&self.streams);
+            let mut ids = Vec::with_capacity(items.len());
+            let mut changes = self.journal.is_some().then(Records::default);
+            // One clock reading for the batch: its appends happen together.
+            let now = self.now();
+            for (subject, event) in items {
+                let (id, _) =
+                    self.append_locked(&mut streams, &subject, event, now, changes.as_mut());
+                ids.push(id);
+            }
+            (ids, self.log_appends(changes))
+        };
+        match self.settle(ack).await {
+            Ok(()) => ids.into_iter().map(Ok).collect(),
+            Err(e) => ids.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {

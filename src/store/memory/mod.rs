@@ -94,9 +94,14 @@ impl MemoryStoreAdapter {
 
     /// Submits a change (call with the lock of the tier it changed held).
     fn log(&self, change: impl FnOnce() -> Change) -> Ack {
+        self.log_encoded(|| change().encode())
+    }
+
+    /// [`Self::log`] for a change already encoded.
+    fn log_encoded(&self, change: impl FnOnce() -> Vec<u8>) -> Ack {
         match &self.journal {
             None => Ack::Done,
-            Some(j) => j.submit(change().encode()),
+            Some(j) => j.submit(change()),
         }
     }
 
