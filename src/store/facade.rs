@@ -282,9 +282,7 @@ impl Store {
             limit: o.uint("limit")?.map_or(defaults.limit, |v| v as usize),
             filter: metadata::parse_filter(o.raw("filter"))?,
         };
-        let entries = self.backend.index_read(&key, &opts).await?;
-        let texts: Vec<String> = entries.iter().map(entry_json).collect();
-        Ok(json_array(texts.iter().map(String::as_str)))
+        self.backend.index_read_json(&key, &opts).await
     }
 
     pub async fn index_count(&self, key: &str, opts: Option<&str>) -> Result<u64> {
@@ -522,7 +520,7 @@ fn read_options(text: Option<&str>) -> Result<ReadOptions> {
     })
 }
 
-fn entry_json(e: &IndexEntry) -> String {
+pub(crate) fn entry_json(e: &IndexEntry) -> String {
     let mut m = Map::with_capacity(3);
     m.insert("id".into(), Value::String(e.id.clone()));
     m.insert(

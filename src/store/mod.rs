@@ -206,6 +206,13 @@ pub trait StoreAdapter: Send + Sync {
     async fn index_add(&self, key: &str, id: &str, score: f64, metadata: Value) -> Result<()>;
     async fn index_get(&self, key: &str, id: &str) -> Result<Option<IndexEntry>>;
     async fn index_read(&self, key: &str, opts: &IndexReadOptions) -> Result<Vec<IndexEntry>>;
+    /// The JSON text of `index_read`'s entries (`[{ id, score, metadata }, ...]`). A backend
+    /// that can write the text without building values overrides this (Redis does).
+    async fn index_read_json(&self, key: &str, opts: &IndexReadOptions) -> Result<String> {
+        let entries = self.index_read(key, opts).await?;
+        let texts: Vec<String> = entries.iter().map(facade::entry_json).collect();
+        Ok(facade::json_array(texts.iter().map(String::as_str)))
+    }
     async fn index_count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64>;
     /// Deep-merges `partial` (already expanded; nulls are delete markers) and bumps
     /// `version`; `false` when the entry is missing or `expected_version` differs.

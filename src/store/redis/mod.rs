@@ -284,6 +284,13 @@ impl StoreAdapter for RedisStoreAdapter {
         })
         .await
     }
+    async fn index_read_json(&self, key: &str, opts: &IndexReadOptions) -> Result<String> {
+        on_runtime(async {
+            self.open()?;
+            self.page_json(key, opts).await
+        })
+        .await
+    }
     async fn index_count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64> {
         on_runtime(async {
             self.open()?;
