@@ -56,11 +56,11 @@ class RedisStoreAdapter extends StoreView {
     let o
     try {
       o = redisOptions(options)
-      n = native.NativeStore.redis(outbox, optionsText(o), gapTargetId())
+      n = native.NativeStore.redis(outbox, optionsText(o))
     } catch (e) {
       throw fromNative(e)
     }
-    super(n, limitsOf(o))
+    super(n, limitsOf(o), true)
   }
   async init() {}
 }

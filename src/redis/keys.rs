@@ -37,9 +37,9 @@ pub fn index_meta(key: &str, id: &str) -> String {
     format!("{key}:meta:{id}")
 }
 
-/// The pub/sub channel on which appends to a store subject are announced.
-pub fn store_events(prefix: &str, subject: &str) -> String {
-    format!("{prefix}:store:events:{subject}")
+/// The stream that wakes a store adapter's subscription reader (one per adapter instance).
+pub fn store_wake(prefix: &str, instance: &str) -> String {
+    format!("{prefix}:store:wake:{instance}")
 }
 
 /// The Redis stream that retains a topic's messages.
