@@ -9,6 +9,7 @@ const { encode, encodeRecord, encodeOptions, name, limitsOf, optionsText } = req
 const { settle } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
+const { Batcher } = require('./batch')
 
 const parse = (t) => JSON.parse(t)
 const none = () => undefined
@@ -31,13 +32,28 @@ function numberArg(what, v, dflt) {
   return v
 }
 
+/** Queues a call on `batch` after validating its arguments (`args()` throws on bad ones). */
+function batched(batch, kind, args) {
+  let a
+  try {
+    a = args()
+  } catch (e) {
+    return Promise.reject(e)
+  }
+  return batch.push(kind, a[0], a[1], a[2])
+}
+
 class StreamTier {
-  constructor(n, lim) {
+  constructor(n, lim, batch) {
     this._n = n
     this._h = n.handle()
     this._lim = lim
+    this._batch = batch
   }
   append(subject, event) {
+    if (this._batch) {
+      return batched(this._batch, 'a', () => [name('subject', subject), encodeRecord(event, 'event', this._lim)])
+    }
     return settle(() => native.storeStreamAppend(this._h, name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
   }
   read(subject, options) {
@@ -77,15 +93,18 @@ class StreamTier {
 }
 
 class KvTier {
-  constructor(n, lim) {
+  constructor(n, lim, batch) {
     this._n = n
     this._h = n.handle()
     this._lim = lim
+    this._batch = batch
   }
   get(key) {
+    if (this._batch) return batched(this._batch, 'g', () => [name('key', key)])
     return settle(() => native.storeKvGet(this._h, name('key', key)), parseNullable)
   }
   set(key, value, ttl) {
+    if (this._batch) return batched(this._batch, 's', () => [name('key', key), encode(value, this._lim), ttlArg(ttl)])
     return settle(() => native.storeKvSet(this._h, name('key', key), encode(value, this._lim), ttlArg(ttl)), none)
   }
   delete(key) {
@@ -200,13 +219,18 @@ class ClaimTier {
   }
 }
 
-/** The store API over a native store (any backend). */
+/**
+ * The store API over a native store (any backend). `batched`: the per-value calls of one
+ * JS turn go to the engine together (js/batch.js), for backends that wait on a server.
+ */
 class StoreView {
-  constructor(n, lim) {
+  constructor(n, lim, batched = false) {
     this._n = n
     this._lim = lim
-    this.stream = new StreamTier(n, lim)
-    this.kv = new KvTier(n, lim)
+    this._batched = batched
+    const batch = batched ? new Batcher(n.handle()) : null
+    this.stream = new StreamTier(n, lim, batch)
+    this.kv = new KvTier(n, lim, batch)
     this.index = new IndexTier(n, lim)
     this.claim = new ClaimTier(n)
   }
@@ -238,7 +262,7 @@ class StoreView {
   /** A view whose every key lives under `name:id` of this view (SPEC §3.5). */
   scope(scopeName, id) {
     try {
-      return new StoreView(this._n.scope(name('scope name', scopeName), name('scope id', id)), this._lim)
+      return new StoreView(this._n.scope(name('scope name', scopeName), name('scope id', id)), this._lim, this._batched)
     } catch (e) {
       throw require('./errors').fromNative(e)
     }

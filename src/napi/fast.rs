@@ -119,6 +119,24 @@ pub fn store_stream_append<'e>(
     })
 }
 
+/// See `Store::batch`.
+#[allow(dead_code)] // see the note above
+#[napi]
+pub fn store_batch<'e>(
+    env: &'e Env,
+    h: &External<Store>,
+    kinds: String,
+    keys: Vec<String>,
+    values: Vec<String>,
+    ttls: Vec<f64>,
+) -> napi::Result<Settled<'e, String>> {
+    let s: Store = (**h).clone();
+    settle(
+        env,
+        async move { s.batch(&kinds, keys, values, ttls).await },
+    )
+}
+
 #[allow(dead_code)] // see the note above
 #[napi]
 pub fn store_stream_read<'e>(

@@ -6,8 +6,8 @@
 
 use super::metadata;
 use super::{
-    EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
-    StoreAdapter,
+    BatchOp, EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order,
+    ReadOptions, StoreAdapter,
 };
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
@@ -126,6 +126,99 @@ impl Store {
         let subject = self.name("subject", subject)?;
         let body = self.event_body(event)?;
         self.backend.stream_append(&subject, body).await
+    }
+
+    /// The per-value calls of one JS turn, sent together (see [`StoreAdapter::batch`]).
+    /// `kinds` has one letter per call, each taking its arguments in order from `keys`,
+    /// `values` and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl
+    /// means none), `a` append (subject, event). A call that fails validation fails alone
+    /// and sends nothing.
+    ///
+    /// Returns JSON text `{"v":[result, ...],"e":[[index, code, path, message], ...]}`:
+    /// a get's value or `null`, an append's record, `null` for a set or a failed call.
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` when the arguments do not match `kinds`.
+    pub async fn batch(
+        &self,
+        kinds: &str,
+        keys: Vec<String>,
+        values: Vec<String>,
+        ttls: Vec<f64>,
+    ) -> Result<String> {
+        // Validation and encoding run on the engine runtime, not on the JS thread that
+        // called: the JS thread goes on queueing the next calls meanwhile.
+        tokio::task::yield_now().await;
+        let mismatch = || NventError::invalid_argument("batch arguments do not match their kinds");
+        let mut keys = keys.into_iter();
+        let mut values = values.into_iter();
+        let mut ttls = ttls.into_iter();
+        let mut results: Vec<Option<Result<Option<Json>>>> = Vec::with_capacity(kinds.len());
+        let mut ops = Vec::with_capacity(kinds.len());
+        for kind in kinds.bytes() {
+            let key = keys.next().ok_or_else(mismatch)?;
+            let op = match kind {
+                b'g' => self.name("key", &key).map(|key| BatchOp::KvGet { key }),
+                b's' => {
+                    let value = values.next().ok_or_else(mismatch)?;
+                    let ttl = ttls.next().ok_or_else(mismatch)?;
+                    let ttl = (ttl >= 0.0).then_some(ttl);
+                    (|| {
+                        let key = self.name("key", &key)?;
+                        let value = self.json(value)?;
+                        check_ttl(ttl)?;
+                        Ok(BatchOp::KvSet { key, value, ttl })
+                    })()
+                }
+                b'a' => {
+                    let event = values.next().ok_or_else(mismatch)?;
+                    (|| {
+                        let subject = self.name("subject", &key)?;
+                        let event = self.event_body(&event)?;
+                        Ok(BatchOp::Append { subject, event })
+                    })()
+                }
+                _ => return Err(mismatch()),
+            };
+            match op {
+                Ok(op) => {
+                    ops.push(op);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let mut done = self.backend.batch(ops).await.into_iter();
+        let mut out = String::from("{\"v\":[");
+        let mut errors = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            let r = match r {
+                Some(r) => r,
+                None => done
+                    .next()
+                    .unwrap_or_else(|| Err(NventError::internal("a batch result is missing"))),
+            };
+            if i > 0 {
+                out.push(',');
+            }
+            match r {
+                Ok(Some(v)) => out.push_str(v.as_str()),
+                Ok(None) => out.push_str("null"),
+                Err(e) => {
+                    out.push_str("null");
+                    errors.push(serde_json::json!([
+                        i,
+                        e.code(),
+                        e.path().unwrap_or(""),
+                        e.to_string()
+                    ]));
+                }
+            }
+        }
+        out.push_str("],\"e\":");
+        out.push_str(&Value::Array(errors).to_string());
+        out.push('}');
+        Ok(out)
     }
 
     pub async fn stream_read(&self, subject: &str, opts: Option<&str>) -> Result<String> {

@@ -150,6 +150,24 @@ pub struct ListOptions {
     pub order: Order,
 }
 
+/// One call of a batch ([`StoreAdapter::batch`]): the per-value calls that the JS layer
+/// sends together when they are made in the same JS turn.
+#[derive(Debug)]
+pub enum BatchOp {
+    KvGet {
+        key: String,
+    },
+    KvSet {
+        key: String,
+        value: Json,
+        ttl: Option<f64>,
+    },
+    Append {
+        subject: String,
+        event: EventBody,
+    },
+}
+
 /// One sorted-index entry as returned to callers (a copy).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
@@ -174,6 +192,25 @@ pub trait StoreAdapter: Send + Sync {
     /// Appends `event` and returns the stored record `{ id, ts, ...event }`.
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json>;
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
+    /// Runs `ops` and returns one result per op, in order: the value of a get, the record
+    /// of an append, `None` for a set. Each op succeeds or fails on its own, as if called
+    /// alone. The default runs them one after another; a backend that can send them
+    /// together (Redis: one pipeline) overrides it.
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(match op {
+                BatchOp::KvGet { key } => self.kv_get(&key).await,
+                BatchOp::KvSet { key, value, ttl } => {
+                    self.kv_set(&key, value, ttl).await.map(|()| None)
+                }
+                BatchOp::Append { subject, event } => {
+                    self.stream_append(&subject, event).await.map(Some)
+                }
+            });
+        }
+        out
+    }
     /// Delivers every later record of `subject` to `handler`, in append order. Returns the
     /// subscription id.
     async fn stream_subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64>;

@@ -21,7 +21,8 @@ use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::redis::{on_runtime, Redis};
 use crate::store::{
-    FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions, StoreAdapter,
+    BatchOp, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions,
+    StoreAdapter,
 };
 use crate::value::Json;
 use async_trait::async_trait;
@@ -107,6 +108,17 @@ impl StoreAdapter for RedisStoreAdapter {
     }
     async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
         Ok(self.follower.unsubscribe(id))
+    }
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let n = ops.len();
+        let run = on_runtime(async {
+            self.open()?;
+            Ok(self.run_batch(ops).await)
+        });
+        match run.await {
+            Ok(results) => results,
+            Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+        }
     }
     async fn stream_delete(&self, subject: &str) -> Result<bool> {
         on_runtime(async {
@@ -353,5 +365,59 @@ impl StoreAdapter for RedisStoreAdapter {
         self.closed.store(true, Ordering::Release);
         self.follower.close();
         Ok(())
+    }
+}
+
+impl RedisStoreAdapter {
+    /// The calls of a batch as one pipeline (one write, one round trip); each call's reply
+    /// or error is its own.
+    async fn run_batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let mut p = redis::pipe();
+        p.ignore_errors();
+        // Per op: its result when known without Redis (an event the XADD refused to build).
+        let mut early: Vec<Option<NventError>> = Vec::with_capacity(ops.len());
+        for op in &ops {
+            let cmd = match op {
+                BatchOp::KvGet { key } => Ok(redis::cmd("GET").arg(key).clone()),
+                BatchOp::KvSet { key, value, ttl } => Ok(kv::set_cmd(key, value.as_str(), *ttl)),
+                BatchOp::Append { subject, event } => self.xadd(subject, event),
+            };
+            match cmd {
+                Ok(c) => {
+                    p.add_command(c);
+                    early.push(None);
+                }
+                Err(e) => early.push(Some(e)),
+            }
+        }
+        let replies: Vec<redis::RedisResult<redis::Value>> = match self.redis.pipe(&p).await {
+            Ok(r) => r,
+            Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut replies = replies.into_iter();
+        ops.into_iter()
+            .zip(early)
+            .map(|(op, early)| {
+                if let Some(e) = early {
+                    return Err(e);
+                }
+                let reply = replies
+                    .next()
+                    .ok_or_else(|| NventError::internal("a pipeline reply is missing"))?
+                    .map_err(|e| self.redis.error(&e))?;
+                let conv = |e: redis::ParsingError| self.redis.error(&redis::RedisError::from(e));
+                match op {
+                    BatchOp::KvGet { .. } => {
+                        let v: Option<String> = redis::from_redis_value(reply).map_err(conv)?;
+                        Ok(v.map(|t| Json::trusted(codec::json_text(t))))
+                    }
+                    BatchOp::KvSet { .. } => Ok(None),
+                    BatchOp::Append { event, .. } => {
+                        let id: String = redis::from_redis_value(reply).map_err(conv)?;
+                        events::appended(&event, &id).map(Some)
+                    }
+                }
+            })
+            .collect()
     }
 }
