@@ -9,9 +9,13 @@ const native = require('./native')
 const { ticket } = require('./settle')
 const { NventError, fromNative } = require('./errors')
 
-// Calls per native batch: bounds one pipeline (a loop of many calls in one turn is sent
-// in several).
-const MAX = 1024
+// A batch is sent once it holds this many calls or this many characters of values (or at
+// the end of the turn). Several batches of one turn overlap: the engine and Redis work on
+// the first while JS encodes the next (measured: 100 concurrent 200-byte appends went
+// from ~60k/s as one batch per turn to ~85k/s in batches of ~8 KB; small kv values still
+// go as one batch per turn).
+const MAX_CALLS = 1024
+const MAX_CHARS = 8192
 
 class Batcher {
   constructor(handle) {
@@ -25,17 +29,21 @@ class Batcher {
     this._values = []
     this._ttls = []
     this._waiting = []
+    this._chars = 0
   }
   /** Queues one call; `kind` as in `Store::batch`. Returns its Promise. */
   push(kind, key, value, ttl) {
     if (this._waiting.length === 0) queueMicrotask(this._flush)
     this._kinds += kind
     this._keys.push(key)
-    if (value !== undefined) this._values.push(value)
+    if (value !== undefined) {
+      this._values.push(value)
+      this._chars += value.length
+    }
     if (kind === 's') this._ttls.push(ttl === undefined ? -1 : ttl)
     return new Promise((resolve, reject) => {
-      this._waiting.push(resolve, reject)
-      if (this._waiting.length >= 2 * MAX) this.flush()
+      this._waiting.push(resolve, reject, kind === 'a' ? value : undefined)
+      if (this._chars >= MAX_CHARS || this._waiting.length >= 3 * MAX_CALLS) this.flush()
     })
   }
   flush() {
@@ -48,15 +56,16 @@ class Batcher {
     this._reset()
     let r
     try {
-      r = native.storeBatch(this._h, kinds, keys, values, ttls)
+      // Values are JSON texts from JSON.stringify without indentation: never a raw newline.
+      r = native.storeBatch(this._h, kinds, keys, values.join('\n'), ttls)
     } catch (e) {
       const err = fromNative(e)
-      for (let i = 1; i < waiting.length; i += 2) waiting[i](err)
+      for (let i = 1; i < waiting.length; i += 3) waiting[i](err)
       return
     }
     const done = (text) => settleAll(waiting, kinds, typeof text === 'string' ? JSON.parse(text) : text)
     const fail = (e) => {
-      for (let i = 1; i < waiting.length; i += 2) waiting[i](e)
+      for (let i = 1; i < waiting.length; i += 3) waiting[i](e)
     }
     if (r !== null && typeof r === 'object' && typeof r.nventTicket === 'number') ticket(r.nventTicket).then(done, fail)
     else done(r)
@@ -67,14 +76,25 @@ function settleAll(waiting, kinds, result) {
   const failed = new Set()
   for (const [i, code, path, message] of result.e) {
     failed.add(i)
-    waiting[2 * i + 1](new NventError(code, message, path ? { path } : {}))
+    waiting[3 * i + 1](new NventError(code, message, path ? { path } : {}))
   }
   const v = result.v
   for (let i = 0; i < v.length; i++) {
     if (failed.has(i)) continue
+    const kind = kinds.charCodeAt(i)
     // A set resolves to undefined, as kv.set does.
-    waiting[2 * i](kinds.charCodeAt(i) === 115 /* s */ ? undefined : v[i])
+    if (kind === 115 /* s */) waiting[3 * i](undefined)
+    else if (kind === 97 /* a */ && typeof v[i] === 'string') waiting[3 * i](record(v[i], waiting[3 * i + 2]))
+    else waiting[3 * i](v[i])
   }
+}
+
+/**
+ * The record `{ id, ts, ...event }` of an append the engine answered with its id alone:
+ * the engine stored the event text exactly as sent (src/store/facade.rs `Store::batch`).
+ */
+function record(id, text) {
+  return JSON.parse(`{"id":"${id}","ts":${id.slice(0, id.indexOf('-'))},${text.slice(1)}`)
 }
 
 module.exports = { Batcher }

@@ -127,13 +127,13 @@ pub fn store_batch<'e>(
     h: &External<Store>,
     kinds: String,
     keys: Vec<String>,
-    values: Vec<String>,
+    values: String,
     ttls: Vec<f64>,
 ) -> napi::Result<Settled<'e, String>> {
     let s: Store = (**h).clone();
     settle(
         env,
-        async move { s.batch(&kinds, keys, values, ttls).await },
+        async move { s.batch(&kinds, keys, &values, ttls).await },
     )
 }
 

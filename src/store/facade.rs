@@ -130,12 +130,15 @@ impl Store {
 
     /// The per-value calls of one JS turn, sent together (see [`StoreAdapter::batch`]).
     /// `kinds` has one letter per call, each taking its arguments in order from `keys`,
-    /// `values` and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl
+    /// `values` (JSON texts joined by `\n`, which JSON text written without indentation never
+    /// holds: one string crosses instead of one per call) and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl
     /// means none), `a` append (subject, event). A call that fails validation fails alone
     /// and sends nothing.
     ///
     /// Returns JSON text `{"v":[result, ...],"e":[[index, code, path, message], ...]}`:
-    /// a get's value or `null`, an append's record, `null` for a set or a failed call.
+    /// a get's value or `null`, `null` for a set or a failed call; for an append the new
+    /// id as a string when the record is that id, its `ts` and the event exactly as sent
+    /// (the caller builds it from its own text: no record crosses back), else the record.
     ///
     /// # Errors
     /// `NVENT_INVALID_ARGUMENT` when the arguments do not match `kinds`.
@@ -143,7 +146,7 @@ impl Store {
         &self,
         kinds: &str,
         keys: Vec<String>,
-        values: Vec<String>,
+        values: &str,
         ttls: Vec<f64>,
     ) -> Result<String> {
         // Validation and encoding run on the engine runtime, not on the JS thread that
@@ -151,9 +154,10 @@ impl Store {
         tokio::task::yield_now().await;
         let mismatch = || NventError::invalid_argument("batch arguments do not match their kinds");
         let mut keys = keys.into_iter();
-        let mut values = values.into_iter();
+        let mut values = values.split('\n').map(str::to_string);
         let mut ttls = ttls.into_iter();
         let mut results: Vec<Option<Result<Option<Json>>>> = Vec::with_capacity(kinds.len());
+        let mut id_only = Vec::with_capacity(kinds.len());
         let mut ops = Vec::with_capacity(kinds.len());
         for kind in kinds.bytes() {
             let key = keys.next().ok_or_else(mismatch)?;
@@ -171,15 +175,20 @@ impl Store {
                     })()
                 }
                 b'a' => {
-                    let event = values.next().ok_or_else(mismatch)?;
+                    let text = values.next().ok_or_else(mismatch)?;
                     (|| {
                         let subject = self.name("subject", &key)?;
-                        let event = self.event_body(&event)?;
+                        let event = self.event_body(&text)?;
+                        // Unchanged text: no caller `id`/`ts` was dropped.
+                        id_only.push(event.json.as_str() == text);
                         Ok(BatchOp::Append { subject, event })
                     })()
                 }
                 _ => return Err(mismatch()),
             };
+            if kind != b'a' || op.is_err() {
+                id_only.push(false);
+            }
             match op {
                 Ok(op) => {
                     ops.push(op);
@@ -202,7 +211,14 @@ impl Store {
                 out.push(',');
             }
             match r {
-                Ok(Some(v)) => out.push_str(v.as_str()),
+                Ok(Some(v)) => match id_only[i].then(|| record_id(v.as_str())).flatten() {
+                    Some(id) => {
+                        out.push('"');
+                        out.push_str(id);
+                        out.push('"');
+                    }
+                    None => out.push_str(v.as_str()),
+                },
                 Ok(None) => out.push_str("null"),
                 Err(e) => {
                     out.push_str("null");
@@ -611,6 +627,14 @@ fn read_options(text: Option<&str>) -> Result<ReadOptions> {
         limit: o.uint("limit")?.map(|v| v as usize),
         order,
     })
+}
+
+/// The id of a record text `{"id":"<ms>-<seq>","ts":...` as [`EventBody::record`] writes it.
+fn record_id(record: &str) -> Option<&str> {
+    let rest = record.strip_prefix("{\"id\":\"")?;
+    let end = rest.find('"')?;
+    let id = &rest[..end];
+    (EventId::parse(id).is_some() && rest[end..].starts_with("\",\"ts\":")).then_some(id)
 }
 
 pub(crate) fn entry_json(e: &IndexEntry) -> String {

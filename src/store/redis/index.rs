@@ -53,13 +53,54 @@ fn corrupt(e: serde_json::Error) -> NventError {
 }
 
 /// An item of the flat page reply: a string (id, score), or an entry's fields (a list,
-/// or `{}` when empty).
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
+/// or `{}` when empty). Deserialized by hand: serde's untagged enums buffer every item
+/// first, which was a fifth of the page's decoding time.
 enum PageItem {
     Text(String),
     Fields(Vec<String>),
-    Empty(serde::de::IgnoredAny),
+    Empty,
+}
+
+impl<'de> serde::Deserialize<'de> for PageItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PageItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, a list of strings or {}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<PageItem, E> {
+                Ok(PageItem::Text(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<PageItem, E> {
+                Ok(PageItem::Text(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<PageItem, A::Error> {
+                let mut out = Vec::with_capacity(a.size_hint().unwrap_or(16));
+                while let Some(s) = a.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(PageItem::Fields(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<PageItem, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(PageItem::Empty)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn score(s: &str) -> Result<f64> {
