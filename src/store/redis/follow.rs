@@ -32,6 +32,8 @@ const COUNT: usize = 512;
 const WRONG_TYPE_PAUSE: Duration = Duration::from_secs(1);
 
 type Entry = (String, Vec<(String, String)>);
+/// An `XREAD` reply: per stream its key and entries; `None` when the block timed out.
+type ReadReply = Option<Vec<(String, Vec<Entry>)>>;
 
 struct Sub {
     subject: String,
@@ -223,7 +225,7 @@ impl Task {
                     .arg(&subjects)
                     .arg(&wake_cursor)
                     .arg(&ids);
-                let reply: redis::RedisResult<Option<Vec<(String, Vec<Entry>)>>> =
+                let reply: redis::RedisResult<ReadReply> =
                     match tokio::time::timeout(limit, cmd.query_async(&mut conn)).await {
                         Ok(r) => r,
                         Err(_) => break,
