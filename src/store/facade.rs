@@ -6,8 +6,8 @@
 
 use super::metadata;
 use super::{
-    BatchOp, EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order,
-    ReadOptions, StoreAdapter,
+    EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
+    StoreAdapter,
 };
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
@@ -23,6 +23,8 @@ pub struct Store {
     backend: Arc<dyn StoreAdapter>,
     prefix: Arc<str>,
     limits: Limits,
+    /// Keeps batches in call order (shared by the views of one backend).
+    pub(super) order: Arc<super::batch::BatchOrder>,
 }
 
 impl Store {
@@ -31,6 +33,7 @@ impl Store {
             backend,
             prefix: Arc::from(""),
             limits,
+            order: Arc::default(),
         }
     }
 
@@ -59,10 +62,11 @@ impl Store {
             backend: self.backend.clone(),
             prefix: Arc::from(prefix),
             limits: self.limits,
+            order: self.order.clone(),
         })
     }
 
-    fn name(&self, what: &'static str, name: &str) -> Result<String> {
+    pub(super) fn name(&self, what: &'static str, name: &str) -> Result<String> {
         check_name(what, name, &self.limits)?;
         Ok(if self.prefix.is_empty() {
             name.to_string()
@@ -71,13 +75,13 @@ impl Store {
         })
     }
 
-    fn json(&self, text: String) -> Result<Json> {
+    pub(super) fn json(&self, text: String) -> Result<Json> {
         Json::from_text(text, &self.limits)
     }
 
     /// Checks an event: an object with a string `type`. The store owns `id` and `ts`, so
     /// a caller's are dropped — which needs a full parse only when they are there.
-    fn event_body(&self, text: &str) -> Result<EventBody> {
+    pub(super) fn event_body(&self, text: &str) -> Result<EventBody> {
         #[derive(serde::Deserialize)]
         struct Head {
             #[serde(rename = "type")]
@@ -126,115 +130,6 @@ impl Store {
         let subject = self.name("subject", subject)?;
         let body = self.event_body(event)?;
         self.backend.stream_append(&subject, body).await
-    }
-
-    /// The per-value calls of one JS turn, sent together (see [`StoreAdapter::batch`]).
-    /// `kinds` has one letter per call, each taking its arguments in order from `keys`,
-    /// `values` (JSON texts joined by `\n`, which JSON text written without indentation never
-    /// holds: one string crosses instead of one per call) and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl
-    /// means none), `a` append (subject, event). A call that fails validation fails alone
-    /// and sends nothing.
-    ///
-    /// Returns JSON text `{"v":[result, ...],"e":[[index, code, path, message], ...]}`:
-    /// a get's value or `null`, `null` for a set or a failed call; for an append the new
-    /// id as a string when the record is that id, its `ts` and the event exactly as sent
-    /// (the caller builds it from its own text: no record crosses back), else the record.
-    ///
-    /// # Errors
-    /// `NVENT_INVALID_ARGUMENT` when the arguments do not match `kinds`.
-    pub async fn batch(
-        &self,
-        kinds: &str,
-        keys: Vec<String>,
-        values: &str,
-        ttls: Vec<f64>,
-    ) -> Result<String> {
-        // Validation and encoding run on the engine runtime, not on the JS thread that
-        // called: the JS thread goes on queueing the next calls meanwhile.
-        tokio::task::yield_now().await;
-        let mismatch = || NventError::invalid_argument("batch arguments do not match their kinds");
-        let mut keys = keys.into_iter();
-        let mut values = values.split('\n').map(str::to_string);
-        let mut ttls = ttls.into_iter();
-        let mut results: Vec<Option<Result<Option<Json>>>> = Vec::with_capacity(kinds.len());
-        let mut id_only = Vec::with_capacity(kinds.len());
-        let mut ops = Vec::with_capacity(kinds.len());
-        for kind in kinds.bytes() {
-            let key = keys.next().ok_or_else(mismatch)?;
-            let op = match kind {
-                b'g' => self.name("key", &key).map(|key| BatchOp::KvGet { key }),
-                b's' => {
-                    let value = values.next().ok_or_else(mismatch)?;
-                    let ttl = ttls.next().ok_or_else(mismatch)?;
-                    let ttl = (ttl >= 0.0).then_some(ttl);
-                    (|| {
-                        let key = self.name("key", &key)?;
-                        let value = self.json(value)?;
-                        check_ttl(ttl)?;
-                        Ok(BatchOp::KvSet { key, value, ttl })
-                    })()
-                }
-                b'a' => {
-                    let text = values.next().ok_or_else(mismatch)?;
-                    (|| {
-                        let subject = self.name("subject", &key)?;
-                        let event = self.event_body(&text)?;
-                        // Unchanged text: no caller `id`/`ts` was dropped.
-                        id_only.push(event.json.as_str() == text);
-                        Ok(BatchOp::Append { subject, event })
-                    })()
-                }
-                _ => return Err(mismatch()),
-            };
-            if kind != b'a' || op.is_err() {
-                id_only.push(false);
-            }
-            match op {
-                Ok(op) => {
-                    ops.push(op);
-                    results.push(None);
-                }
-                Err(e) => results.push(Some(Err(e))),
-            }
-        }
-        let mut done = self.backend.batch(ops).await.into_iter();
-        let mut out = String::from("{\"v\":[");
-        let mut errors = Vec::new();
-        for (i, r) in results.into_iter().enumerate() {
-            let r = match r {
-                Some(r) => r,
-                None => done
-                    .next()
-                    .unwrap_or_else(|| Err(NventError::internal("a batch result is missing"))),
-            };
-            if i > 0 {
-                out.push(',');
-            }
-            match r {
-                Ok(Some(v)) => match id_only[i].then(|| record_id(v.as_str())).flatten() {
-                    Some(id) => {
-                        out.push('"');
-                        out.push_str(id);
-                        out.push('"');
-                    }
-                    None => out.push_str(v.as_str()),
-                },
-                Ok(None) => out.push_str("null"),
-                Err(e) => {
-                    out.push_str("null");
-                    errors.push(serde_json::json!([
-                        i,
-                        e.code(),
-                        e.path().unwrap_or(""),
-                        e.to_string()
-                    ]));
-                }
-            }
-        }
-        out.push_str("],\"e\":");
-        out.push_str(&Value::Array(errors).to_string());
-        out.push('}');
-        Ok(out)
     }
 
     pub async fn stream_read(&self, subject: &str, opts: Option<&str>) -> Result<String> {
@@ -574,7 +469,7 @@ fn check_finite(what: &str, v: f64) -> Result<()> {
     }
 }
 
-fn check_ttl(ttl: Option<f64>) -> Result<()> {
+pub(super) fn check_ttl(ttl: Option<f64>) -> Result<()> {
     match ttl {
         Some(t) if !t.is_finite() || t < 0.0 => Err(NventError::invalid_argument(format!(
             "ttl must be a non-negative number of seconds, got {t}"
@@ -627,14 +522,6 @@ fn read_options(text: Option<&str>) -> Result<ReadOptions> {
         limit: o.uint("limit")?.map(|v| v as usize),
         order,
     })
-}
-
-/// The id of a record text `{"id":"<ms>-<seq>","ts":...` as [`EventBody::record`] writes it.
-fn record_id(record: &str) -> Option<&str> {
-    let rest = record.strip_prefix("{\"id\":\"")?;
-    let end = rest.find('"')?;
-    let id = &rest[..end];
-    (EventId::parse(id).is_some() && rest[end..].starts_with("\",\"ts\":")).then_some(id)
 }
 
 pub(crate) fn entry_json(e: &IndexEntry) -> String {

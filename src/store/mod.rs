@@ -19,6 +19,7 @@
 //! limits, field paths, metadata normalization); backends check only what depends on stored
 //! state. Every call that fails leaves stored state unchanged.
 
+pub mod batch;
 pub mod change;
 pub mod facade;
 pub mod file;
