@@ -93,3 +93,48 @@ describe('redis store: calls of one turn sent together', { skip: !haveRedis() &&
     assert.deepEqual(r.map((x) => x.reason?.code), ['NVENT_CLOSED', 'NVENT_CLOSED', 'NVENT_CLOSED'])
   })
 })
+
+describe('redis store: append records built in JS', { skip: !haveRedis() && 'redis-server not installed' }, () => {
+  let server
+  let store
+  before(async () => {
+    server = await startRedis()
+    store = new RedisStoreAdapter({ connection: server.connection })
+  })
+  after(async () => {
+    await store?.close()
+    await server?.close()
+  })
+
+  test('the record equals what is read back and shares nothing with the event', async () => {
+    const s = unique('batch:records')
+    const nested = { list: [1, -0, 'x', { deep: [true, null] }], n: 0.1 }
+    const events = [
+      { type: 'plain', data: nested, extra: 'e', skipped: undefined },
+      { type: 'date', when: new Date(0), data: { at: new Date(1) } },
+      JSON.parse('{"type":"proto","data":{"__proto__":{"polluted":true}}}'),
+      Object.assign(Object.create(null), { type: 'nullproto', data: Object.assign(Object.create(null), { a: 1 }) }),
+      { type: 'toJSON', data: { toJSON: () => ({ replaced: true }) } },
+      { type: 'ids', id: 'mine', ts: 1, data: 2 },
+      { 10: 'int key first', type: 'intkeys', b: 1, 2: 'two' },
+    ]
+    let reads = 0
+    const getter = { type: 'getter', get data() { reads++; return { n: reads } } }
+    const recs = await Promise.all([...events, getter].map((e) => store.stream.append(s, e)))
+    const stored = await store.stream.read(s)
+    assert.deepEqual(recs, stored)
+    for (let i = 0; i < recs.length; i++) {
+      assert.deepEqual(Object.keys(recs[i]), Object.keys(stored[i]), `key order of ${recs[i].type}`)
+      assert.equal(Object.getPrototypeOf(recs[i]), Object.prototype)
+    }
+    assert.equal(Object.is(recs[0].data.list[1], 0), true)
+    assert.notEqual(recs[0].data, nested)
+    recs[0].data.list.push('mutated')
+    assert.equal(nested.list.length, 4)
+    assert.equal({}.polluted, undefined)
+    assert.deepEqual(Object.getOwnPropertyDescriptor(recs[2].data, '__proto__').value, { polluted: true })
+    assert.equal(Object.getPrototypeOf(recs[2].data), Object.prototype)
+    assert.deepEqual(recs[4].data, { replaced: true })
+    assert.equal(recs[5].id === 'mine', false)
+  })
+})

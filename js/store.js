@@ -9,7 +9,7 @@ const { encode, encodeRecord, encodeOptions, name, limitsOf, optionsText } = req
 const { settle } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
-const { Batcher } = require('./batch')
+const { Batcher, plainCopy } = require('./batch')
 
 const parse = (t) => JSON.parse(t)
 const none = () => undefined
@@ -52,7 +52,14 @@ class StreamTier {
   }
   append(subject, event) {
     if (this._batch) {
-      return batched(this._batch, 'a', () => [name('subject', subject), encodeRecord(event, 'event', this._lim)])
+      // The text is made from a plain copy when there is one, and the record from that
+      // copy (js/batch.js); otherwise from the event, and the record from the text.
+      return batched(this._batch, 'a', () => {
+        const s = name('subject', subject)
+        const copy = plainCopy(event)
+        const text = encodeRecord(copy ?? event, 'event', this._lim)
+        return [s, text, copy ?? text]
+      })
     }
     return settle(() => native.storeStreamAppend(this._h, name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
   }
