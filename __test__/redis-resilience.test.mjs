@@ -1,6 +1,7 @@
 // Redis outages and security (SPEC §2, §4, §9): a restarted server (calls fail with
-// NVENT_BACKEND_UNAVAILABLE meanwhile, then succeed by themselves), a killed subscriber
-// connection (resubscribed, `nvent.stream.gap` on the bus), wrong credentials (NVENT_AUTH
+// NVENT_BACKEND_UNAVAILABLE meanwhile, then succeed by themselves), a killed pub/sub
+// connection (resubscribed, `nvent.stream.gap` on the bus), killed connections of a store
+// subscription reader (no append lost), wrong credentials (NVENT_AUTH
 // with no password in the message), a least-privilege ACL user, and TLS with a throwaway CA.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'

@@ -4,7 +4,8 @@
 //! key, an index at `{key}` with one metadata hash per entry at `{key}:meta:{id}`, a kv
 //! value at its key, a document collection as one hash at the collection name. `prefix`
 //! names only the engine's own keys and channels:
-//! - `{prefix}:store:events:{subject}` — pub/sub channel of a store subject's appends;
+//! - `{prefix}:store:wake:{instance}` — the stream that wakes a store adapter's
+//!   subscription reader (store subscribers read the subject streams themselves);
 //! - `{prefix}:stream:{topic}` — the retained messages of a stream topic (a Redis stream,
 //!   read by `fromBeginning` and consumer groups); `{prefix}:stream:{topic}:dead` — its
 //!   dead letters.
