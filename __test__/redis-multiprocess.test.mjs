@@ -151,4 +151,30 @@ describe('redis: three processes, one Redis', { skip: !haveRedis() && 'redis-ser
     }, { what: 'store events in another process' })
     assert.deepEqual(got, [0, 1, 2, 3, 4])
   })
+
+  test('store subscribers in three processes get every append of three processes, in id order', async () => {
+    // kids[2] was killed by an earlier test.
+    const live = kids.slice(0, 2)
+    const subject = unique('mp:ordered')
+    await store.stream.append(subject, { type: 't', data: 'before' })
+    await Promise.all(live.map((k) => k.call('storeSubscribe', { subject, records: true })))
+    const mine = []
+    await store.stream.subscribe(subject, (e) => mine.push({ id: e.id, data: e.data }))
+    // 50 appends from each of the two children and from here, made concurrently.
+    await Promise.all([
+      ...live.map((k) => k.call('appends', { subject, n: 50 })),
+      ...Array.from({ length: 50 }, (_, i) => store.stream.append(subject, { type: 't', data: `parent-${i}` })),
+    ])
+    const stored = (await store.stream.read(subject)).slice(1).map((e) => ({ id: e.id, data: e.data }))
+    assert.equal(stored.length, 150)
+    for (const k of live) {
+      const got = await waitFor(async () => {
+        const g = await k.call('got', { key: subject })
+        return g.length >= 150 && g
+      }, { what: 'all appends in a subscribing process' })
+      assert.deepEqual(got, stored)
+    }
+    await waitFor(() => mine.length >= 150, { what: 'all appends in this process' })
+    assert.deepEqual(mine, stored)
+  })
 })

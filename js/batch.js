@@ -1,94 +1,118 @@
 'use strict'
-// Appends of one JS turn in one native call (file store). Each append is validated and
-// encoded at once; the batch goes to the engine at the end of the turn, or before any other
-// native call made meanwhile (settle.js), so the engine sees calls in the order they were
-// made. One call, one journal submission and one settlement for the whole batch instead of
-// one each (docs/FILE-FORMAT.md, "Performance"). The engine answers each append with its
-// id or its error (a refused one rejects alone and changes nothing); the record is the
-// plain copy whose text was stored, with `id` and `ts` filled in front (codec.plainRecord).
+// The per-value store calls (kv.get, kv.set, stream.append) made in one JS turn, sent to the
+// engine in one native call and settled from one result, where each call alone would cost a
+// native call, a task and a settlement of its own. The file store applies a run of appends
+// under one lock with one journal submission; Redis sends the batch as one pipeline
+// (src/store/batch.rs `Store::batch`). Each call still succeeds or fails on its own.
+//
+// Order: a batch goes out at the end of the turn, when it is full, or before any other
+// native call (settle.js `beforeNextCall`), so the engine sees calls in the order they
+// were made.
 
 const native = require('./native')
-const { beforeNextCall, ticket, isTicket } = require('./settle')
+const { ticket, isTicket, beforeNextCall, sent } = require('./settle')
 const { NventError, fromNative } = require('./errors')
 
-let handle = null
-let subjects = []
-let mixed = false
-let texts = []
-let waiters = []
-let tick = false
-// A batch goes out once it holds this many appends, turn over or not: the engine then
-// writes it while this thread gathers the next, instead of idling through one big batch's
-// round trip (measured with 64 appends in flight: 32 per batch ~8% faster than one batch
-// per turn; 16 slower, the per-call costs show).
-const BATCH_MAX = 32
-
-/** Queues an append of `plain` (see codec.plainRecord), whose JSON is `text`, to `subject`. */
-function append(h, subject, text, plain) {
-  if (handle !== h) {
-    if (handle !== null) send()
-    handle = h
-    beforeNextCall(send)
+class Batcher {
+  /**
+   * `kinds`: the calls this backend batches (`g` kv.get, `s` kv.set, `a` append).
+   * A batch is sent once it holds `maxCalls` calls or `maxChars` characters of values,
+   * turn over or not, so the engine works on one while this thread gathers the next.
+   */
+  constructor(handle, { kinds, maxCalls, maxChars = Infinity }) {
+    this._h = handle
+    this.kinds = kinds
+    this._maxCalls = maxCalls
+    this._maxChars = maxChars
+    this._reset()
+    this._endOfTurn = () => this.flush()
   }
-  if (!tick) {
-    tick = true
-    queueMicrotask(endOfTurn)
+  _reset() {
+    this._kinds = ''
+    this._keys = []
+    this._values = []
+    this._ttls = []
+    this._waiting = []
+    this._chars = 0
   }
-  if (subjects.length > 0 && subject !== subjects[0]) mixed = true
-  subjects.push(subject)
-  texts.push(text)
-  const p = new Promise((resolve, reject) => waiters.push(resolve, reject, plain))
-  if (texts.length >= BATCH_MAX) send()
-  return p
-}
-
-function endOfTurn() {
-  tick = false
-  if (handle !== null) send()
-}
-
-function send() {
-  const h = handle
-  const w = waiters
-  const s = mixed ? subjects.join('\0') : subjects[0]
-  const t = texts.join('\n')
-  handle = null
-  subjects = []
-  mixed = false
-  texts = []
-  waiters = []
-  beforeNextCall(null)
-  let r
-  try {
-    r = native.storeStreamAppendMany(h, s, t)
-  } catch (e) {
-    failAll(w, fromNative(e))
-    return
-  }
-  if (isTicket(r)) ticket(r.nventTicket).then((results) => settleAll(w, results), (e) => failAll(w, e))
-  else settleAll(w, JSON.parse(r))
-}
-
-// `results`: per append `ms, seq` of its id, or `[code, path, message]`.
-function settleAll(w, results) {
-  let j = 0
-  for (let i = 0; i < w.length; i += 3) {
-    const x = results[j]
-    if (typeof x === 'number') {
-      const record = w[i + 2]
-      record.id = x + '-' + results[j + 1]
-      record.ts = x
-      j += 2
-      w[i](record)
-    } else {
-      j += 1
-      w[i + 1](new NventError(x[0], x[2], x[1] ? { path: x[1] } : {}))
+  /**
+   * Queues one call; `kind` as in `Store::batch`. Returns its Promise. For an append,
+   * `from` is what its record is built from: the event's plain copy (codec.plainRecord)
+   * or the text sent.
+   */
+  push(kind, key, value, ttl, from) {
+    if (this._waiting.length === 0) {
+      queueMicrotask(this._endOfTurn)
+      beforeNextCall(this)
     }
+    this._kinds += kind
+    this._keys.push(key)
+    if (value !== undefined) {
+      this._values.push(value)
+      this._chars += value.length
+    }
+    if (kind === 's') this._ttls.push(ttl === undefined ? -1 : ttl)
+    return new Promise((resolve, reject) => {
+      this._waiting.push(resolve, reject, from)
+      if (this._chars >= this._maxChars || this._waiting.length >= 3 * this._maxCalls) this.flush()
+    })
+  }
+  flush() {
+    const waiting = this._waiting
+    if (waiting.length === 0) return
+    const kinds = this._kinds
+    const keys = this._keys
+    const values = this._values
+    const ttls = this._ttls
+    this._reset()
+    sent(this)
+    let r
+    try {
+      // Values are JSON texts from JSON.stringify without indentation: never a raw newline.
+      r = native.storeBatch(this._h, kinds, keys, values.join('\n'), ttls)
+    } catch (e) {
+      failAll(waiting, fromNative(e))
+      return
+    }
+    const done = (result) => settleAll(waiting, kinds, typeof result === 'string' ? JSON.parse(result) : result)
+    if (isTicket(r)) ticket(r.nventTicket).then(done, (e) => failAll(waiting, e))
+    else done(r)
   }
 }
 
-function failAll(w, e) {
-  for (let i = 1; i < w.length; i += 3) w[i](e)
+function failAll(waiting, e) {
+  for (let i = 1; i < waiting.length; i += 3) waiting[i](e)
 }
 
-module.exports = { append }
+// `result`: `{ v: [per call: value, null, or an append's id alone], e: [[index, code, path, message]] }`.
+function settleAll(waiting, kinds, result) {
+  const failed = new Set()
+  for (const [i, code, path, message] of result.e) {
+    failed.add(i)
+    waiting[3 * i + 1](new NventError(code, message, path ? { path } : {}))
+  }
+  const v = result.v
+  for (let i = 0; i < v.length; i++) {
+    if (failed.has(i)) continue
+    const kind = kinds.charCodeAt(i)
+    // A set resolves to undefined, as kv.set does.
+    if (kind === 115 /* s */) waiting[3 * i](undefined)
+    else if (kind === 97 /* a */ && typeof v[i] === 'string') waiting[3 * i](record(v[i], waiting[3 * i + 2]))
+    else waiting[3 * i](v[i])
+  }
+}
+
+/**
+ * The record `{ id, ts, ...event }` of an append the engine answered with its id alone:
+ * it stored the event text exactly as sent. `from` is the plain copy that text was made of
+ * (its `id` and `ts` keys come first, unset), or the text itself.
+ */
+function record(id, from) {
+  const ts = Number(id.slice(0, id.indexOf('-')))
+  if (typeof from === 'string') return JSON.parse(`{"id":"${id}","ts":${ts},${from.slice(1)}`)
+  from.id = id
+  from.ts = ts
+  return from
+}
+
+module.exports = { Batcher }

@@ -50,24 +50,27 @@ function ticket(t, map) {
   return new Promise((resolve, reject) => tickets.set(t, [resolve, reject, map]))
 }
 
-// Calls gathered in this JS turn to go out as one native call (js/batch.js) are sent
-// before any other native call, so that calls reach the engine in the order they were made.
-let gathered = null
+// Batches of calls gathered in this JS turn (js/batch.js) are sent before any other native
+// call, so that calls reach the engine in the order they were made.
+const gathered = new Set()
 
-/** Registers `flush` to run before the next native call made through settle/sync. */
-function beforeNextCall(flush) {
-  gathered = flush
+/** `batch.flush()` runs before the next native call made through settle/sync. */
+function beforeNextCall(batch) {
+  gathered.add(batch)
+}
+
+/** `batch` was sent: nothing to do before the next call. */
+function sent(batch) {
+  gathered.delete(batch)
 }
 
 function sendGathered() {
-  const flush = gathered
-  gathered = null
-  flush()
+  for (const batch of gathered) batch.flush()
 }
 
 /** `thunk()` calls native; `map` converts its result. Always returns a Promise. */
 function settle(thunk, map) {
-  if (gathered !== null) sendGathered()
+  if (gathered.size > 0) sendGathered()
   let r
   try {
     r = thunk()
@@ -96,7 +99,7 @@ function whenDone(r, ok, fail) {
 
 /** Calls native synchronously; errors become NventErrors. */
 function sync(thunk) {
-  if (gathered !== null) sendGathered()
+  if (gathered.size > 0) sendGathered()
   try {
     return thunk()
   } catch (e) {
@@ -104,4 +107,4 @@ function sync(thunk) {
   }
 }
 
-module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone, beforeNextCall }
+module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone, beforeNextCall, sent }

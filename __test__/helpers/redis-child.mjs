@@ -27,8 +27,11 @@ const actions = {
   async subscribe({ topic, group }) {
     await stream.subscribe(topic, (m) => note(topic, m.data), group ? { group } : {})
   },
-  async storeSubscribe({ subject }) {
-    await store.stream.subscribe(subject, (e) => note(subject, e.data))
+  async storeSubscribe({ subject, records }) {
+    await store.stream.subscribe(subject, (e) => note(subject, records ? { id: e.id, data: e.data } : e.data))
+  },
+  async appends({ subject, n }) {
+    await Promise.all(Array.from({ length: n }, (_, i) => store.stream.append(subject, { type: 't', data: `${name}-${i}` })))
   },
   got: ({ key }) => got[key] ?? [],
 }

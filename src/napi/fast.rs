@@ -119,55 +119,23 @@ pub fn store_stream_append<'e>(
     })
 }
 
-/// Appends a batch of events (the JS layer gathers the appends of one JS turn): `events`
-/// are JSON texts joined by `\n` (JSON text from `JSON.stringify` has none), `subjects`
-/// one subject for all or one per event joined by NUL (which names cannot contain).
-/// Returns a JSON array with, per event, `ms, seq` of its id (the JS layer builds the
-/// record) or `[code, path, message]`.
+/// See `Store::batch`: the store calls of one JS turn (js/batch.js). The result is JSON
+/// and travels as a value.
 #[allow(dead_code)] // see the note above
 #[napi]
-pub fn store_stream_append_many<'e>(
+pub fn store_batch<'e>(
     env: &'e Env,
     h: &External<Store>,
-    subjects: String,
-    events: String,
+    kinds: String,
+    keys: Vec<String>,
+    values: String,
+    ttls: Vec<f64>,
 ) -> napi::Result<Settled<'e, JsonText>> {
     let s: Store = (**h).clone();
     settle_json(env, async move {
-        let texts = events.split('\n');
-        let results = if subjects.contains('\0') {
-            let names: Vec<&str> = subjects.split('\0').collect();
-            if names.len() != events.split('\n').count() {
-                return Err(crate::error::NventError::internal(
-                    "a batch of appends needs as many subjects as events",
-                ));
-            }
-            s.stream_append_many(names.into_iter().zip(texts)).await
-        } else {
-            s.stream_append_many(texts.map(|t| (subjects.as_str(), t)))
-                .await
-        };
-        let mut out = String::with_capacity(results.len() * 24 + 2);
-        out.push('[');
-        for (i, r) in results.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            match r {
-                Ok(id) => {
-                    let mut digits = itoa::Buffer::new();
-                    out.push_str(digits.format(id.ms));
-                    out.push(',');
-                    out.push_str(digits.format(id.seq));
-                }
-                Err(e) => out.push_str(
-                    &serde_json::json!([e.code(), e.path().unwrap_or(""), e.to_string()])
-                        .to_string(),
-                ),
-            }
-        }
-        out.push(']');
-        Ok(JsonText(crate::value::Json::trusted(out)))
+        s.batch(&kinds, keys, &values, ttls)
+            .await
+            .map(|t| JsonText(crate::value::Json::trusted(t)))
     })
 }
 

@@ -43,7 +43,7 @@ impl NativeStore {
     /// A Redis store. `options` is JSON text of `{ connection, prefix?, streams?: { trim?:
     /// { maxLen?, approx? } }, limits? }`. Does no I/O.
     #[napi(factory)]
-    pub fn redis(outbox: &Outbox, options: Option<String>, gap_target: u32) -> napi::Result<Self> {
+    pub fn redis(outbox: &Outbox, options: Option<String>) -> napi::Result<Self> {
         sync(|| {
             let limits = super::limits(options.as_deref())?;
             let o = Opts::parse("store options", options.as_deref())?;
@@ -62,11 +62,7 @@ impl NativeStore {
                     }
                 }
             }
-            let adapter = RedisStoreAdapter::new(
-                connection(&o)?,
-                opts,
-                gap(outbox.core.clone(), gap_target, "store"),
-            );
+            let adapter = RedisStoreAdapter::new(connection(&o)?, opts);
             Ok(NativeStore::from_store(
                 Store::new(Arc::new(adapter), limits),
                 outbox,

@@ -4,7 +4,8 @@
 //! key, an index at `{key}` with one metadata hash per entry at `{key}:meta:{id}`, a kv
 //! value at its key, a document collection as one hash at the collection name. `prefix`
 //! names only the engine's own keys and channels:
-//! - `{prefix}:store:events:{subject}` — pub/sub channel of a store subject's appends;
+//! - `{prefix}:store:wake:{instance}` — the stream that wakes a store adapter's
+//!   subscription reader (store subscribers read the subject streams themselves);
 //! - `{prefix}:stream:{topic}` — the retained messages of a stream topic (a Redis stream,
 //!   read by `fromBeginning` and consumer groups); `{prefix}:stream:{topic}:dead` — its
 //!   dead letters.
@@ -37,9 +38,9 @@ pub fn index_meta(key: &str, id: &str) -> String {
     format!("{key}:meta:{id}")
 }
 
-/// The pub/sub channel on which appends to a store subject are announced.
-pub fn store_events(prefix: &str, subject: &str) -> String {
-    format!("{prefix}:store:events:{subject}")
+/// The stream that wakes a store adapter's subscription reader (one per adapter instance).
+pub fn store_wake(prefix: &str, instance: &str) -> String {
+    format!("{prefix}:store:wake:{instance}")
 }
 
 /// The Redis stream that retains a topic's messages.

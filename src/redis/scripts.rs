@@ -12,7 +12,6 @@ macro_rules! script {
     };
 }
 
-script!(APPEND_EVENT, "appendEvent-1.lua");
 script!(ADD_ENTRY, "addEntry-2.lua");
 script!(UPDATE_ENTRY, "updateEntry-2.lua");
 script!(INCREMENT_FIELD, "incrementField-2.lua");

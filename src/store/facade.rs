@@ -106,6 +106,8 @@ pub struct Store {
     backend: Arc<dyn StoreAdapter>,
     prefix: Arc<str>,
     limits: Limits,
+    /// Keeps batches in call order (shared by the views of one backend).
+    pub(super) order: Arc<super::batch::BatchOrder>,
 }
 
 impl Store {
@@ -114,6 +116,7 @@ impl Store {
             backend,
             prefix: Arc::from(""),
             limits,
+            order: Arc::default(),
         }
     }
 
@@ -142,10 +145,11 @@ impl Store {
             backend: self.backend.clone(),
             prefix: Arc::from(prefix),
             limits: self.limits,
+            order: self.order.clone(),
         })
     }
 
-    fn name(&self, what: &'static str, name: &str) -> Result<String> {
+    pub(super) fn name(&self, what: &'static str, name: &str) -> Result<String> {
         check_name(what, name, &self.limits)?;
         Ok(if self.prefix.is_empty() {
             name.to_string()
@@ -154,13 +158,13 @@ impl Store {
         })
     }
 
-    fn json(&self, text: String) -> Result<Json> {
+    pub(super) fn json(&self, text: String) -> Result<Json> {
         Json::from_text(text, &self.limits)
     }
 
     /// Checks an event: an object with a string `type`. The store owns `id` and `ts`, so
     /// a caller's are dropped — which needs a full parse only when they are there.
-    fn event_body(&self, text: &str) -> Result<EventBody> {
+    pub(super) fn event_body(&self, text: &str) -> Result<EventBody> {
         let not_object = || NventError::invalid_argument("an event must be an object");
         if !text.trim_start().starts_with('{') {
             return Err(not_object());
@@ -198,49 +202,6 @@ impl Store {
         let subject = self.name("subject", subject)?;
         let body = self.event_body(event)?;
         self.backend.stream_append(&subject, body).await
-    }
-
-    /// Appends `(subject, event)` pairs in order, each checked and answered on its own: a
-    /// refused one changes nothing and does not stop the others. Returns each record's id
-    /// (the caller knows the rest of the record: `{ id, ts: id.ms, ...event }` without the
-    /// event's own `id`/`ts`).
-    pub async fn stream_append_many<'a>(
-        &self,
-        items: impl Iterator<Item = (&'a str, &'a str)>,
-    ) -> Vec<Result<EventId>> {
-        let mut out = Vec::new();
-        let mut valid = Vec::new();
-        // Batches mostly repeat one subject: check it once.
-        let mut last: Option<(&str, Result<Arc<str>>)> = None;
-        for (subject, event) in items {
-            let name = match &last {
-                Some((given, name)) if *given == subject => name.clone(),
-                _ => {
-                    let name = self.name("subject", subject).map(Arc::from);
-                    last = Some((subject, name.clone()));
-                    name
-                }
-            };
-            match name.and_then(|s| Ok((s, self.event_body(event)?))) {
-                Ok(item) => {
-                    valid.push(item);
-                    out.push(None);
-                }
-                Err(e) => out.push(Some(Err(e))),
-            }
-        }
-        let mut appended = if valid.is_empty() {
-            Vec::new()
-        } else {
-            self.backend.stream_append_many(valid).await
-        }
-        .into_iter();
-        out.into_iter()
-            .map(|r| {
-                r.or_else(|| appended.next())
-                    .unwrap_or_else(|| Err(NventError::internal("a batch result is missing")))
-            })
-            .collect()
     }
 
     pub async fn stream_read(&self, subject: &str, opts: Option<&str>) -> Result<String> {
@@ -397,9 +358,7 @@ impl Store {
             limit: o.uint("limit")?.map_or(defaults.limit, |v| v as usize),
             filter: metadata::parse_filter(o.raw("filter"))?,
         };
-        let entries = self.backend.index_read(&key, &opts).await?;
-        let texts: Vec<String> = entries.iter().map(entry_json).collect();
-        Ok(json_array(texts.iter().map(String::as_str)))
+        self.backend.index_read_json(&key, &opts).await
     }
 
     pub async fn index_count(&self, key: &str, opts: Option<&str>) -> Result<u64> {
@@ -582,7 +541,7 @@ fn check_finite(what: &str, v: f64) -> Result<()> {
     }
 }
 
-fn check_ttl(ttl: Option<f64>) -> Result<()> {
+pub(super) fn check_ttl(ttl: Option<f64>) -> Result<()> {
     match ttl {
         Some(t) if !t.is_finite() || t < 0.0 => Err(NventError::invalid_argument(format!(
             "ttl must be a non-negative number of seconds, got {t}"
@@ -637,7 +596,7 @@ fn read_options(text: Option<&str>) -> Result<ReadOptions> {
     })
 }
 
-fn entry_json(e: &IndexEntry) -> String {
+pub(crate) fn entry_json(e: &IndexEntry) -> String {
     let mut m = Map::with_capacity(3);
     m.insert("id".into(), Value::String(e.id.clone()));
     m.insert(

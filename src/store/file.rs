@@ -9,7 +9,7 @@
 
 use super::memory::MemoryStoreAdapter;
 use super::{
-    EventBody, EventId, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
+    BatchOp, EventBody, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
     ReadOptions, StoreAdapter,
 };
 use crate::callback::Callback;
@@ -58,10 +58,10 @@ impl StoreAdapter for FileStoreAdapter {
             .await
     }
 
-    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
         match self.opened().await {
-            Ok(o) => o.engine.stream_append_many(items).await,
-            Err(e) => items.iter().map(|_| Err(e.clone())).collect(),
+            Ok(o) => o.engine.batch(ops).await,
+            Err(e) => ops.iter().map(|_| Err(e.clone())).collect(),
         }
     }
 

@@ -19,6 +19,7 @@
 //! limits, field paths, metadata normalization); backends check only what depends on stored
 //! state. Every call that fails leaves stored state unchanged.
 
+pub mod batch;
 pub mod change;
 pub mod facade;
 pub mod file;
@@ -168,6 +169,24 @@ pub struct ListOptions {
     pub order: Order,
 }
 
+/// One call of a batch ([`StoreAdapter::batch`]): the per-value calls that the JS layer
+/// sends together when they are made in the same JS turn.
+#[derive(Debug)]
+pub enum BatchOp {
+    KvGet {
+        key: String,
+    },
+    KvSet {
+        key: String,
+        value: Json,
+        ttl: Option<f64>,
+    },
+    Append {
+        subject: String,
+        event: EventBody,
+    },
+}
+
 /// One sorted-index entry as returned to callers (a copy).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
@@ -191,22 +210,26 @@ pub trait StoreAdapter: Send + Sync {
     // --- event stream (SPEC §3.1) ---
     /// Appends `event` and returns the stored record `{ id, ts, ...event }`.
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json>;
-    /// Appends several events in the given order, as if by one `stream_append` each after
-    /// the other; each gets its own result, the id of its record (whose text is
-    /// [`EventBody::record`] of that id). Backends that can, take one lock and one journal
-    /// acknowledgement for all of them.
-    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
-        let mut out = Vec::with_capacity(items.len());
-        for (subject, event) in items {
-            out.push(
-                self.stream_append(&subject, event)
-                    .await
-                    .and_then(|r| EventId::of_record(&r)),
-            );
+    async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
+    /// Runs `ops` and returns one result per op, in order: the value of a get, the record
+    /// of an append, `None` for a set. Each op succeeds or fails on its own, as if called
+    /// alone. The default runs them one after another; a backend that can send them
+    /// together (Redis: one pipeline) overrides it.
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(match op {
+                BatchOp::KvGet { key } => self.kv_get(&key).await,
+                BatchOp::KvSet { key, value, ttl } => {
+                    self.kv_set(&key, value, ttl).await.map(|()| None)
+                }
+                BatchOp::Append { subject, event } => {
+                    self.stream_append(&subject, event).await.map(Some)
+                }
+            });
         }
         out
     }
-    async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
     /// Delivers every later record of `subject` to `handler`, in append order. Returns the
     /// subscription id.
     async fn stream_subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64>;
@@ -239,6 +262,13 @@ pub trait StoreAdapter: Send + Sync {
     async fn index_add(&self, key: &str, id: &str, score: f64, metadata: Value) -> Result<()>;
     async fn index_get(&self, key: &str, id: &str) -> Result<Option<IndexEntry>>;
     async fn index_read(&self, key: &str, opts: &IndexReadOptions) -> Result<Vec<IndexEntry>>;
+    /// The JSON text of `index_read`'s entries (`[{ id, score, metadata }, ...]`). A backend
+    /// that can write the text without building values overrides this (Redis does).
+    async fn index_read_json(&self, key: &str, opts: &IndexReadOptions) -> Result<String> {
+        let entries = self.index_read(key, opts).await?;
+        let texts: Vec<String> = entries.iter().map(facade::entry_json).collect();
+        Ok(facade::json_array(texts.iter().map(String::as_str)))
+    }
     async fn index_count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64>;
     /// Deep-merges `partial` (already expanded; nulls are delete markers) and bumps
     /// `version`; `false` when the entry is missing or `expected_version` differs.

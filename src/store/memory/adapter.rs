@@ -11,8 +11,8 @@ use crate::journal::{Ack, Records};
 use crate::store::change::{Change, StreamAppendRef};
 use crate::store::metadata::{self, FieldFilter};
 use crate::store::{
-    EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order, ReadOptions,
-    StoreAdapter,
+    BatchOp, EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order,
+    ReadOptions, StoreAdapter,
 };
 use crate::value::Json;
 use async_trait::async_trait;
@@ -69,6 +69,31 @@ impl MemoryStoreAdapter {
         }
     }
 
+    /// Appends a run of events under one lock and one clock reading (they happen together;
+    /// ids stay strictly increasing), with one journal submission and one acknowledgement.
+    async fn append_run(&self, run: Vec<(String, EventBody)>) -> Vec<Result<Option<Json>>> {
+        if let Err(e) = self.open() {
+            return run.iter().map(|_| Err(e.clone())).collect();
+        }
+        let (records, ack) = {
+            let mut streams = lock(&self.streams);
+            let mut changes = self.journal.is_some().then(Records::default);
+            let now = self.now();
+            let records: Vec<Json> = run
+                .into_iter()
+                .map(|(subject, event)| {
+                    self.append_locked(&mut streams, &subject, event, now, changes.as_mut())
+                        .1
+                })
+                .collect();
+            (records, self.log_appends(changes))
+        };
+        match self.settle(ack).await {
+            Ok(()) => records.into_iter().map(|r| Ok(Some(r))).collect(),
+            Err(e) => records.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
     /// Waits for a change's acknowledgement, then offers the journal a compaction.
     async fn settle(&self, ack: Ack) -> Result<()> {
         ack.wait().await?;
@@ -92,28 +117,29 @@ impl StoreAdapter for MemoryStoreAdapter {
         Ok(json)
     }
 
-    /// One lock, one journal submission and one acknowledgement for the whole batch.
-    async fn stream_append_many(&self, items: Vec<(Arc<str>, EventBody)>) -> Vec<Result<EventId>> {
-        if let Err(e) = self.open() {
-            return items.iter().map(|_| Err(e.clone())).collect();
-        }
-        let (ids, ack) = {
-            let mut streams = lock(&self.streams);
-            let mut ids = Vec::with_capacity(items.len());
-            let mut changes = self.journal.is_some().then(Records::default);
-            // One clock reading for the batch: its appends happen together.
-            let now = self.now();
-            for (subject, event) in items {
-                let (id, _) =
-                    self.append_locked(&mut streams, &subject, event, now, changes.as_mut());
-                ids.push(id);
+    /// Runs of appends take one lock, one journal submission and one acknowledgement;
+    /// other calls run one by one, in order.
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let mut out = Vec::with_capacity(ops.len());
+        let mut ops = ops.into_iter().peekable();
+        while let Some(op) = ops.next() {
+            match op {
+                BatchOp::Append { subject, event } => {
+                    let mut run = vec![(subject, event)];
+                    while let Some(BatchOp::Append { .. }) = ops.peek() {
+                        if let Some(BatchOp::Append { subject, event }) = ops.next() {
+                            run.push((subject, event));
+                        }
+                    }
+                    out.extend(self.append_run(run).await);
+                }
+                BatchOp::KvGet { key } => out.push(self.kv_get(&key).await),
+                BatchOp::KvSet { key, value, ttl } => {
+                    out.push(self.kv_set(&key, value, ttl).await.map(|()| None));
+                }
             }
-            (ids, self.log_appends(changes))
-        };
-        match self.settle(ack).await {
-            Ok(()) => ids.into_iter().map(Ok).collect(),
-            Err(e) => ids.iter().map(|_| Err(e.clone())).collect(),
         }
+        out
     }
 
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {

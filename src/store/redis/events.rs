@@ -4,11 +4,11 @@
 
 use super::codec::{is_json, leaf};
 use super::RedisStoreAdapter;
-use crate::error::Result;
-use crate::redis::{keys, scripts};
-use crate::store::{EventId, Order, ReadOptions};
+use crate::error::{NventError, Result};
+use crate::store::{EventBody, EventId, Order, ReadOptions};
 use crate::value::Json;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 /// Entries fetched per round trip while a `types` filter skips some.
 const BATCH: usize = 512;
@@ -16,24 +16,34 @@ const BATCH: usize = 512;
 type Entry = (String, Vec<(String, String)>);
 
 impl RedisStoreAdapter {
-    pub(super) async fn append(&self, subject: &str, event: Map<String, Value>) -> Result<Json> {
-        // Serializing has no depth limit (parsing has): the facade checked the depth.
-        let body = serde_json::to_string(&event)
-            .map_err(|e| crate::error::NventError::internal(format!("event serialization: {e}")))?;
-        let tail = &body[1..body.len() - 1];
-        let mut inv = scripts::APPEND_EVENT.key(subject);
-        inv.arg(self.opts.max_len)
-            .arg(if self.opts.approx { "1" } else { "0" })
-            .arg(keys::store_events(&self.opts.prefix, subject))
-            .arg(tail);
-        for (k, v) in &event {
-            inv.arg(k).arg(v.to_string());
+    /// `XADD` of one event (seed 003): one stream field per event field, its value the
+    /// field's JSON text as the caller's JSON gave it.
+    pub(super) fn xadd(&self, subject: &str, event: &EventBody) -> Result<redis::Cmd> {
+        // The facade checked depth and size; the parser's own recursion limit is lifted.
+        let mut de = serde_json::Deserializer::from_str(event.json.as_str());
+        de.disable_recursion_limit();
+        let fields = <TopFields<'_> as serde::Deserialize>::deserialize(&mut de)
+            .map_err(|_| NventError::invalid_argument("an event must be an object"))?;
+        let mut c = redis::cmd("XADD");
+        c.arg(subject);
+        if self.opts.max_len > 0 {
+            c.arg("MAXLEN");
+            if self.opts.approx {
+                c.arg("~");
+            }
+            c.arg(self.opts.max_len);
         }
-        let id: String = self.redis.script(&inv).await?;
-        let ms = id.split('-').next().unwrap_or("0");
-        Ok(Json::trusted(format!(
-            "{{\"id\":\"{id}\",\"ts\":{ms},{tail}}}"
-        )))
+        c.arg("*");
+        for (k, v) in fields.0 {
+            c.arg(k).arg(v.get());
+        }
+        Ok(c)
+    }
+
+    /// A bare `XADD` (no script, no announcement: subscribers read the stream itself).
+    pub(super) async fn append(&self, subject: &str, event: EventBody) -> Result<Json> {
+        let id: String = self.redis.query(&self.xadd(subject, &event)?).await?;
+        appended(&event, &id)
     }
 
     pub(super) async fn read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {
@@ -91,8 +101,41 @@ impl RedisStoreAdapter {
     }
 }
 
+/// The record an append returns, from the id Redis gave the entry.
+pub(super) fn appended(event: &EventBody, id: &str) -> Result<Json> {
+    EventId::parse(id)
+        .map(|id| event.record(id))
+        .ok_or_else(|| NventError::internal(format!("XADD returned the id '{id}'")))
+}
+
+/// The top-level fields of an event object with their JSON texts, in order.
+struct TopFields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for TopFields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = TopFields<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> std::result::Result<Self::Value, M::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(TopFields(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// The record text `{ id, ts, ...fields }` of one entry.
-fn record(id: &str, fields: Vec<(String, String)>) -> Json {
+pub(super) fn record(id: &str, fields: Vec<(String, String)>) -> Json {
     let ms = id.split('-').next().unwrap_or("0");
     let mut ts: Option<String> = None;
     let mut rest = String::new();

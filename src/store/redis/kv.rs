@@ -17,7 +17,7 @@ pub(super) fn ttl_ms(ttl_seconds: f64) -> u64 {
     ((ttl_seconds * 1000.0).ceil() as u64).max(1)
 }
 
-fn set_cmd(key: &str, value: &str, ttl: Option<f64>) -> redis::Cmd {
+pub(super) fn set_cmd(key: &str, value: &str, ttl: Option<f64>) -> redis::Cmd {
     let mut c = redis::cmd("SET");
     c.arg(key).arg(value);
     if let Some(t) = ttl.filter(|t| *t > 0.0) {

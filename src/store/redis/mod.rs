@@ -7,28 +7,28 @@
 //! Every stored leaf is JSON-encoded (see [`codec`]). Every multi-step mutation is one Lua
 //! script or one MULTI, so concurrent processes never see or leave half a change.
 //!
-//! Deviations from the contract's wording: `subscribe` is pub/sub, so a subscriber that
-//! loses its connection misses the appends until it is back (a gap is reported on the
-//! bus); ids and `ts` come from the Redis server's clock.
+//! `subscribe` reads the subject streams themselves ([`follow`]), so `append` is a bare
+//! `XADD` and subscribers in every process see every append in order. Ids and `ts` come
+//! from the Redis server's clock.
 
 mod codec;
 mod events;
+mod follow;
 mod index;
 mod kv;
 
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
-use crate::redis::pubsub::Hub;
 use crate::redis::{on_runtime, Redis};
 use crate::store::{
-    FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions, StoreAdapter,
+    BatchOp, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions,
+    StoreAdapter,
 };
 use crate::value::Json;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Default `streams.trim.maxLen` (seed 003).
 pub const DEFAULT_MAX_LEN: u64 = 10_000;
@@ -58,52 +58,18 @@ pub struct RedisStoreAdapter {
     redis: Redis,
     opts: RedisStoreOptions,
     closed: AtomicBool,
-    subs: Arc<Subs>,
-    hub: Hub,
-}
-
-/// The local subscribers of one channel, with their ids.
-type Subscribers = Vec<(u64, Arc<dyn Callback>)>;
-
-/// Local subscribers of store subjects, by channel.
-#[derive(Default)]
-struct Subs {
-    next: AtomicU64,
-    by_channel: Mutex<HashMap<String, Subscribers>>,
-    by_id: Mutex<HashMap<u64, String>>,
+    follower: follow::Follower,
 }
 
 impl RedisStoreAdapter {
-    /// Builds the adapter; connects on first use. `on_gap` is told when the subscriber
-    /// connection came back after a drop.
-    pub fn new(redis: Redis, opts: RedisStoreOptions, on_gap: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let subs = Arc::new(Subs::default());
-        let s = subs.clone();
-        let on_message = Arc::new(move |channel: &str, _: Option<&str>, payload: &[u8]| {
-            let Ok(text) = std::str::from_utf8(payload) else {
-                return;
-            };
-            let targets: Vec<Arc<dyn Callback>> = {
-                let map = s.by_channel.lock().unwrap_or_else(|p| p.into_inner());
-                map.get(channel)
-                    .map(|v| v.iter().map(|(_, cb)| cb.clone()).collect())
-                    .unwrap_or_default()
-            };
-            if targets.is_empty() {
-                return;
-            }
-            let json = Json::trusted(text.to_string());
-            for cb in targets {
-                cb.call(&json);
-            }
-        });
-        let hub = Hub::new(redis.clone(), on_message, on_gap);
+    /// Builds the adapter; connects on first use.
+    pub fn new(redis: Redis, opts: RedisStoreOptions) -> Self {
+        let follower = follow::Follower::new(redis.clone(), &opts.prefix);
         RedisStoreAdapter {
             redis,
             opts,
             closed: AtomicBool::new(false),
-            subs,
-            hub,
+            follower,
         }
     }
 
@@ -120,9 +86,6 @@ impl RedisStoreAdapter {
 #[async_trait]
 impl StoreAdapter for RedisStoreAdapter {
     async fn stream_append(&self, subject: &str, event: crate::store::EventBody) -> Result<Json> {
-        let Value::Object(event) = event.json.to_value()? else {
-            return Err(NventError::invalid_argument("an event must be an object"));
-        };
         on_runtime(async {
             self.open()?;
             self.append(subject, event).await
@@ -139,39 +102,23 @@ impl StoreAdapter for RedisStoreAdapter {
     async fn stream_subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64> {
         on_runtime(async {
             self.open()?;
-            let channel = crate::redis::keys::store_events(&self.opts.prefix, subject);
-            let id = self.subs.next.fetch_add(1, Ordering::Relaxed) + 1;
-            self.subs
-                .by_channel
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(channel.clone())
-                .or_default()
-                .push((id, handler));
-            self.subs
-                .by_id
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, channel.clone());
-            if let Err(e) = self.hub.subscribe(&channel, false).await {
-                self.drop_sub(id);
-                return Err(e);
-            }
-            Ok(id)
+            self.follower.subscribe(subject, handler).await
         })
         .await
     }
     async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
-        on_runtime(async {
-            match self.drop_sub(id) {
-                Some(channel) => {
-                    self.hub.unsubscribe(&channel, false).await;
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        })
-        .await
+        Ok(self.follower.unsubscribe(id))
+    }
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let n = ops.len();
+        let run = on_runtime(async {
+            self.open()?;
+            Ok(self.run_batch(ops).await)
+        });
+        match run.await {
+            Ok(results) => results,
+            Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+        }
     }
     async fn stream_delete(&self, subject: &str) -> Result<bool> {
         on_runtime(async {
@@ -281,6 +228,13 @@ impl StoreAdapter for RedisStoreAdapter {
         on_runtime(async {
             self.open()?;
             self.page(key, opts).await
+        })
+        .await
+    }
+    async fn index_read_json(&self, key: &str, opts: &IndexReadOptions) -> Result<String> {
+        on_runtime(async {
+            self.open()?;
+            self.page_json(key, opts).await
         })
         .await
     }
@@ -409,41 +363,61 @@ impl StoreAdapter for RedisStoreAdapter {
 
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
-        self.subs
-            .by_channel
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.subs
-            .by_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.hub.close();
+        self.follower.close();
         Ok(())
     }
 }
 
 impl RedisStoreAdapter {
-    /// Removes a local subscription; returns its channel.
-    fn drop_sub(&self, id: u64) -> Option<String> {
-        let channel = self
-            .subs
-            .by_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id)?;
-        let mut map = self
-            .subs
-            .by_channel
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = map.get_mut(&channel) {
-            v.retain(|(i, _)| *i != id);
-            if v.is_empty() {
-                map.remove(&channel);
+    /// The calls of a batch as one pipeline (one write, one round trip); each call's reply
+    /// or error is its own.
+    async fn run_batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+        let mut p = redis::pipe();
+        p.ignore_errors();
+        // Per op: its result when known without Redis (an event the XADD refused to build).
+        let mut early: Vec<Option<NventError>> = Vec::with_capacity(ops.len());
+        for op in &ops {
+            let cmd = match op {
+                BatchOp::KvGet { key } => Ok(redis::cmd("GET").arg(key).clone()),
+                BatchOp::KvSet { key, value, ttl } => Ok(kv::set_cmd(key, value.as_str(), *ttl)),
+                BatchOp::Append { subject, event } => self.xadd(subject, event),
+            };
+            match cmd {
+                Ok(c) => {
+                    p.add_command(c);
+                    early.push(None);
+                }
+                Err(e) => early.push(Some(e)),
             }
         }
-        Some(channel)
+        let replies: Vec<redis::RedisResult<redis::Value>> = match self.redis.pipe(&p).await {
+            Ok(r) => r,
+            Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut replies = replies.into_iter();
+        ops.into_iter()
+            .zip(early)
+            .map(|(op, early)| {
+                if let Some(e) = early {
+                    return Err(e);
+                }
+                let reply = replies
+                    .next()
+                    .ok_or_else(|| NventError::internal("a pipeline reply is missing"))?
+                    .map_err(|e| self.redis.error(&e))?;
+                let conv = |e: redis::ParsingError| self.redis.error(&redis::RedisError::from(e));
+                match op {
+                    BatchOp::KvGet { .. } => {
+                        let v: Option<String> = redis::from_redis_value(reply).map_err(conv)?;
+                        Ok(v.map(|t| Json::trusted(codec::json_text(t))))
+                    }
+                    BatchOp::KvSet { .. } => Ok(None),
+                    BatchOp::Append { event, .. } => {
+                        let id: String = redis::from_redis_value(reply).map_err(conv)?;
+                        events::appended(&event, &id).map(Some)
+                    }
+                }
+            })
+            .collect()
     }
 }

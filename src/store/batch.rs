@@ -1,0 +1,307 @@
+//! Batches: the per-value store calls (`kv.get`, `kv.set`, `stream.append`) that the JS
+//! layer sends together when they are made in one JS turn (`js/batch.js`).
+//!
+//! Each call is validated like a single call and succeeds or fails on its own (a refused
+//! call sends nothing). Batches reach the backend in the order the JS thread made them:
+//! each takes a number on the calling thread, and a batch starts its backend call only
+//! after the one before has started its own (for Redis: queued its pipeline on the
+//! connection), so calls of one turn, split into several batches, keep their order.
+
+use super::facade::{check_ttl, Store};
+use super::{BatchOp, EventId};
+use crate::error::{NventError, Result};
+use crate::value::Json;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::task::Poll;
+use tokio::sync::Notify;
+
+/// Numbers batches in call order and lets them start in that order.
+#[derive(Default)]
+pub struct BatchOrder {
+    issued: AtomicU64,
+    /// The batch whose turn it is, and later batches that finished before their turn
+    /// (refused whole): the turn skips them.
+    state: Mutex<(u64, BTreeSet<u64>)>,
+    notify: Notify,
+}
+
+impl BatchOrder {
+    fn issue(&self) -> u64 {
+        self.issued.fetch_add(1, Ordering::AcqRel)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, BTreeSet<u64>)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn wait(&self, seq: u64) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().0 == seq {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Batch `seq` started (or will never start): the next may.
+    fn done(&self, seq: u64) {
+        {
+            let mut st = self.lock();
+            if st.0 == seq {
+                st.0 += 1;
+                loop {
+                    let next = st.0;
+                    if !st.1.remove(&next) {
+                        break;
+                    }
+                    st.0 += 1;
+                }
+            } else {
+                st.1.insert(seq);
+            }
+        }
+        self.notify.notify_waiters();
+    }
+}
+
+/// A batch's place in line; passing it on (or dropping it: an error, a cancelled task)
+/// lets the next batch start.
+struct Turn<'a> {
+    order: &'a BatchOrder,
+    seq: u64,
+    passed: bool,
+}
+
+impl Turn<'_> {
+    fn pass(&mut self) {
+        if !self.passed {
+            self.passed = true;
+            self.order.done(self.seq);
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.pass();
+    }
+}
+
+/// Polls `fut` once with the current task's context, then calls `started`, then awaits
+/// the rest.
+async fn start_then<F: Future>(fut: F, started: impl FnOnce()) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    started();
+    match first {
+        Poll::Ready(v) => v,
+        Poll::Pending => fut.await,
+    }
+}
+
+impl Store {
+    /// The per-value calls of one JS turn, sent together (see
+    /// [`super::StoreAdapter::batch`]). `kinds` has one letter per call, each taking its
+    /// arguments in order from `keys`, `values` (JSON texts joined by `\n`, which JSON text
+    /// written without indentation never holds: one string crosses instead of one per call)
+    /// and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl means
+    /// none), `a` append (subject, event).
+    ///
+    /// Returns JSON text `{"v":[result, ...],"e":[[index, code, path, message], ...]}`:
+    /// a get's value or `null`, `null` for a set or a failed call; for an append the new
+    /// id as a string when the record is that id, its `ts` and the event exactly as sent
+    /// (the caller builds it from what it sent: no record crosses back), else the record.
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` when the arguments do not match `kinds`.
+    pub async fn batch(
+        &self,
+        kinds: &str,
+        keys: Vec<String>,
+        values: &str,
+        ttls: Vec<f64>,
+    ) -> Result<String> {
+        // Numbered on the calling JS thread, before the first suspension.
+        let mut turn = Turn {
+            seq: self.order.issue(),
+            order: &self.order,
+            passed: false,
+        };
+        // Validated and started on the calling thread, with no suspension before the backend
+        // call: memory and file apply the calls there, so a call the JS layer makes after
+        // this batch (settle.js sends a gathered batch before any other native call) sees
+        // its effects; Redis queues its pipeline in turn (see `BatchOrder`).
+        let (ops, mut results, id_only) = self.batch_ops(kinds, keys, values, ttls)?;
+        self.order.wait(turn.seq).await;
+        let done = start_then(self.backend().batch(ops), || turn.pass()).await;
+        let mut done = done.into_iter();
+        for r in results.iter_mut().filter(|r| r.is_none()) {
+            *r = Some(
+                done.next()
+                    .unwrap_or_else(|| Err(NventError::internal("a batch result is missing"))),
+            );
+        }
+        Ok(batch_text(results, &id_only))
+    }
+
+    /// The calls of a batch: the ops to send, a result slot per call (filled for calls
+    /// refused here), and per call whether an append may be answered with its id alone.
+    #[allow(clippy::type_complexity)] // three parallel lists, named at the one caller
+    fn batch_ops(
+        &self,
+        kinds: &str,
+        keys: Vec<String>,
+        values: &str,
+        ttls: Vec<f64>,
+    ) -> Result<(Vec<BatchOp>, Vec<Option<Result<Option<Json>>>>, Vec<bool>)> {
+        let mismatch = || NventError::invalid_argument("batch arguments do not match their kinds");
+        let mut keys = keys.into_iter();
+        let mut values = values.split('\n').map(str::to_string);
+        let mut ttls = ttls.into_iter();
+        let mut results = Vec::with_capacity(kinds.len());
+        let mut id_only = Vec::with_capacity(kinds.len());
+        let mut ops = Vec::with_capacity(kinds.len());
+        for kind in kinds.bytes() {
+            let key = keys.next().ok_or_else(mismatch)?;
+            let mut unchanged = false;
+            let op = match kind {
+                b'g' => self.name("key", &key).map(|key| BatchOp::KvGet { key }),
+                b's' => {
+                    let value = values.next().ok_or_else(mismatch)?;
+                    let ttl = ttls.next().ok_or_else(mismatch)?;
+                    let ttl = (ttl >= 0.0).then_some(ttl);
+                    (|| {
+                        let key = self.name("key", &key)?;
+                        let value = self.json(value)?;
+                        check_ttl(ttl)?;
+                        Ok(BatchOp::KvSet { key, value, ttl })
+                    })()
+                }
+                b'a' => {
+                    let text = values.next().ok_or_else(mismatch)?;
+                    (|| {
+                        let subject = self.name("subject", &key)?;
+                        let event = self.event_body(&text)?;
+                        // Unchanged text: no caller `id`/`ts` was dropped.
+                        unchanged = event.json.as_str() == text;
+                        Ok(BatchOp::Append { subject, event })
+                    })()
+                }
+                _ => return Err(mismatch()),
+            };
+            id_only.push(unchanged);
+            match op {
+                Ok(op) => {
+                    ops.push(op);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        Ok((ops, results, id_only))
+    }
+}
+
+/// The reply text of a batch (see [`Store::batch`]).
+fn batch_text(results: Vec<Option<Result<Option<Json>>>>, id_only: &[bool]) -> String {
+    let mut out = String::from("{\"v\":[");
+    let mut errors = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match r.unwrap_or(Ok(None)) {
+            Ok(Some(v)) => match id_only[i].then(|| record_id(v.as_str())).flatten() {
+                Some(id) => {
+                    out.push('"');
+                    out.push_str(id);
+                    out.push('"');
+                }
+                None => out.push_str(v.as_str()),
+            },
+            Ok(None) => out.push_str("null"),
+            Err(e) => {
+                out.push_str("null");
+                errors.push(serde_json::json!([
+                    i,
+                    e.code(),
+                    e.path().unwrap_or(""),
+                    e.to_string()
+                ]));
+            }
+        }
+    }
+    out.push_str("],\"e\":");
+    out.push_str(&Value::Array(errors).to_string());
+    out.push('}');
+    out
+}
+
+/// The id of a record text `{"id":"<ms>-<seq>","ts":...` as [`super::EventBody::record`]
+/// writes it.
+fn record_id(record: &str) -> Option<&str> {
+    let rest = record.strip_prefix("{\"id\":\"")?;
+    let end = rest.find('"')?;
+    let id = &rest[..end];
+    (EventId::parse(id).is_some() && rest[end..].starts_with("\",\"ts\":")).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn record_ids_are_read_only_from_engine_records() {
+        assert_eq!(record_id(r#"{"id":"5-1","ts":5,"type":"t"}"#), Some("5-1"));
+        assert_eq!(record_id(r#"{"type":"t","id":"5-1","ts":5}"#), None);
+        assert_eq!(record_id(r#"{"id":"x","ts":5}"#), None);
+    }
+
+    #[tokio::test]
+    async fn batches_start_in_the_order_they_were_numbered() {
+        let order = Arc::new(BatchOrder::default());
+        let seqs: Vec<u64> = (0..20).map(|_| order.issue()).collect();
+        let started = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for seq in seqs.into_iter().rev() {
+            let (order, started) = (order.clone(), started.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut turn = Turn {
+                    order: &order,
+                    seq,
+                    passed: false,
+                };
+                order.wait(seq).await;
+                started.lock().unwrap().push(seq);
+                if seq % 3 == 0 {
+                    // Dropped without passing explicitly (an error path).
+                    return;
+                }
+                turn.pass();
+            }));
+        }
+        // A batch refused whole before its turn: dropped early, it must not block others.
+        let early = order.issue();
+        drop(Turn {
+            order: &order,
+            seq: early,
+            passed: false,
+        });
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*started.lock().unwrap(), (0..20).collect::<Vec<_>>());
+        let next = order.issue();
+        tokio::time::timeout(std::time::Duration::from_secs(5), order.wait(next))
+            .await
+            .expect("the turn skipped the batch dropped early");
+    }
+}

@@ -1,0 +1,317 @@
+//! Store subscriptions (SPEC §3.1): subscribers read the subject's stream itself.
+//!
+//! One task per adapter follows every subscribed subject with `XREAD BLOCK` on a
+//! dedicated connection, so `append` is a bare `XADD` (nothing is published), appends
+//! from every process are seen, and each subscriber gets them in id order. A subscription
+//! starts after the subject's newest entry at subscribe time (no history replay).
+//!
+//! Delivery: each entry once per subscriber, in order. After a dropped connection the
+//! task reconnects and goes on from the last entry it read, so nothing is missed unless
+//! `MAXLEN` trimming removed the entries meanwhile.
+//!
+//! A subscribe while the task is blocked wakes it with an entry on the adapter's own wake
+//! stream (`{prefix}:store:wake:{instance}`, one entry, expiring after a minute), which the
+//! task always reads as well.
+
+use super::events::record;
+use crate::callback::Callback;
+use crate::error::Result;
+use crate::redis::{keys, Redis};
+use crate::store::EventId;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How long one `XREAD` blocks: bounds how long a stale subject set is read.
+const BLOCK_MS: u64 = 1000;
+/// Entries read per subject per `XREAD`.
+const COUNT: usize = 512;
+/// How long a subject that holds another kind of value is left out after a `WRONGTYPE`.
+const WRONG_TYPE_PAUSE: Duration = Duration::from_secs(1);
+
+type Entry = (String, Vec<(String, String)>);
+/// An `XREAD` reply: per stream its key and entries; `None` when the block timed out.
+type ReadReply = Option<Vec<(String, Vec<Entry>)>>;
+
+struct Sub {
+    subject: String,
+    /// Entries up to this id were there before the subscription.
+    after: EventId,
+    handler: Arc<dyn Callback>,
+}
+
+#[derive(Default)]
+struct State {
+    subs: HashMap<u64, Sub>,
+    /// Subject → the id of the last entry read.
+    cursors: HashMap<String, String>,
+    /// Subjects left out until then (they hold another kind of value).
+    paused: HashMap<String, Instant>,
+    running: bool,
+}
+
+pub(super) struct Follower {
+    redis: Redis,
+    wake_key: String,
+    next: AtomicU64,
+    state: Arc<Mutex<State>>,
+    closed: Arc<AtomicBool>,
+    stop: Arc<Notify>,
+}
+
+fn instance_name() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        crate::value::now_ms(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Follower {
+    pub(super) fn new(redis: Redis, prefix: &str) -> Follower {
+        Follower {
+            redis,
+            wake_key: keys::store_wake(prefix, &instance_name()),
+            next: AtomicU64::new(0),
+            state: Arc::new(Mutex::new(State::default())),
+            closed: Arc::new(AtomicBool::new(false)),
+            stop: Arc::new(Notify::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes `handler` to the appends after the subject's newest entry.
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` when the key holds another kind of value; connection
+    /// errors.
+    pub(super) async fn subscribe(&self, subject: &str, handler: Arc<dyn Callback>) -> Result<u64> {
+        let newest: Vec<Entry> = self
+            .redis
+            .query(
+                redis::cmd("XREVRANGE")
+                    .arg(subject)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1),
+            )
+            .await?;
+        let after = newest
+            .first()
+            .and_then(|(id, _)| EventId::parse(id))
+            .unwrap_or(EventId { ms: 0, seq: 0 });
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let start = {
+            let mut st = self.lock();
+            st.cursors
+                .entry(subject.to_string())
+                .or_insert_with(|| after.to_string());
+            st.subs.insert(
+                id,
+                Sub {
+                    subject: subject.to_string(),
+                    after,
+                    handler,
+                },
+            );
+            !std::mem::replace(&mut st.running, true)
+        };
+        if start {
+            self.spawn()?;
+        } else {
+            // The task may be blocked on the old subject set.
+            let mut wake = redis::pipe();
+            wake.cmd("XADD")
+                .arg(&self.wake_key)
+                .arg("MAXLEN")
+                .arg(1)
+                .arg("*")
+                .arg("w")
+                .arg(1)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&self.wake_key)
+                .arg(60_000)
+                .ignore();
+            self.redis.pipe::<()>(&wake).await?;
+        }
+        Ok(id)
+    }
+
+    /// Ends a subscription; `false` if it was not there.
+    pub(super) fn unsubscribe(&self, id: u64) -> bool {
+        let mut st = self.lock();
+        let Some(sub) = st.subs.remove(&id) else {
+            return false;
+        };
+        if !st.subs.values().any(|s| s.subject == sub.subject) {
+            st.cursors.remove(&sub.subject);
+        }
+        true
+    }
+
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let mut st = self.lock();
+        st.subs.clear();
+        st.cursors.clear();
+        drop(st);
+        self.stop.notify_waiters();
+        self.stop.notify_one();
+    }
+
+    fn spawn(&self) -> Result<()> {
+        let task = Task {
+            redis: self.redis.clone(),
+            wake_key: self.wake_key.clone(),
+            state: self.state.clone(),
+            closed: self.closed.clone(),
+        };
+        let stop = self.stop.clone();
+        crate::runtime::spawn(async move {
+            tokio::select! {
+                _ = task.run() => {}
+                _ = stop.notified() => {}
+            }
+        })
+    }
+}
+
+struct Task {
+    redis: Redis,
+    wake_key: String,
+    state: Arc<Mutex<State>>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Task {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run(self) {
+        let mut wake_cursor = "0-0".to_string();
+        let mut backoff = Duration::from_millis(50);
+        while !self.closed.load(Ordering::Acquire) {
+            let mut conn = match self.redis.blocking().await {
+                Ok(c) => c,
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(50);
+            // A reply is due within the block time; a connection silent for longer than
+            // that plus the command timeout is dead (half-open) and replaced.
+            let limit = Duration::from_millis(BLOCK_MS) + self.redis.config().command_timeout;
+            while !self.closed.load(Ordering::Acquire) {
+                let (subjects, ids) = self.read_set();
+                let mut cmd = redis::cmd("XREAD");
+                cmd.arg("COUNT")
+                    .arg(COUNT)
+                    .arg("BLOCK")
+                    .arg(BLOCK_MS)
+                    .arg("STREAMS")
+                    .arg(&self.wake_key)
+                    .arg(&subjects)
+                    .arg(&wake_cursor)
+                    .arg(&ids);
+                let reply: redis::RedisResult<ReadReply> =
+                    match tokio::time::timeout(limit, cmd.query_async(&mut conn)).await {
+                        Ok(r) => r,
+                        Err(_) => break,
+                    };
+                match reply {
+                    Ok(streams) => {
+                        for (key, entries) in streams.unwrap_or_default() {
+                            if key == self.wake_key {
+                                if let Some((id, _)) = entries.last() {
+                                    wake_cursor = id.clone();
+                                }
+                            } else {
+                                self.deliver(&key, entries);
+                            }
+                        }
+                    }
+                    Err(e) if e.code() == Some("WRONGTYPE") => self.pause_wrong_types().await,
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// The subjects to read and their cursors.
+    fn read_set(&self) -> (Vec<String>, Vec<String>) {
+        let mut st = self.lock();
+        let now = Instant::now();
+        st.paused.retain(|_, until| *until > now);
+        let st = &*st;
+        st.cursors
+            .iter()
+            .filter(|(s, _)| !st.paused.contains_key(*s))
+            .map(|(s, c)| (s.clone(), c.clone()))
+            .unzip()
+    }
+
+    /// Hands `entries` of `subject` to its subscribers, in order.
+    fn deliver(&self, subject: &str, entries: Vec<Entry>) {
+        let Some((last, _)) = entries.last() else {
+            return;
+        };
+        let last = last.clone();
+        let handlers: Vec<(EventId, Arc<dyn Callback>)> = {
+            let mut st = self.lock();
+            match st.cursors.get_mut(subject) {
+                Some(c) => *c = last,
+                // Unsubscribed meanwhile.
+                None => return,
+            }
+            st.subs
+                .values()
+                .filter(|s| s.subject == subject)
+                .map(|s| (s.after, s.handler.clone()))
+                .collect()
+        };
+        for (id, fields) in entries {
+            let Some(eid) = EventId::parse(&id) else {
+                continue;
+            };
+            let rec = record(&id, fields);
+            for (after, h) in &handlers {
+                if eid > *after {
+                    h.call(&rec);
+                }
+            }
+        }
+    }
+
+    /// After a `WRONGTYPE`: leaves out for a while the subjects that are not streams.
+    async fn pause_wrong_types(&self) {
+        let (subjects, _) = self.read_set();
+        let mut bad = HashSet::new();
+        for s in subjects {
+            let t: Result<String> = self.redis.query(redis::cmd("TYPE").arg(&s)).await;
+            if matches!(t.as_deref(), Ok(t) if t != "stream" && t != "none") {
+                bad.insert(s);
+            }
+        }
+        if bad.is_empty() {
+            tokio::time::sleep(WRONG_TYPE_PAUSE).await;
+            return;
+        }
+        let until = Instant::now() + WRONG_TYPE_PAUSE;
+        let mut st = self.lock();
+        for s in bad {
+            st.paused.insert(s, until);
+        }
+    }
+}
