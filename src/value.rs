@@ -199,6 +199,13 @@ fn check_size(size: usize, limits: &Limits) -> Result<()> {
 /// its own, but the limit is configurable and the error must say where.
 fn check_depth(text: &str, limits: &Limits) -> Result<()> {
     let max = limits.max_depth.min(MAX_DEPTH_LIMIT);
+    // Every container takes two bytes, so a valid text this short cannot nest deeper
+    // than the limit, and an invalid one fails the parse, whose recursion is bounded by
+    // the length: at most MAX_DEPTH_LIMIT, as for any text that passes this check. Most
+    // values are this short (a 200-byte value at the default limit).
+    if text.len() <= (2 * max).min(MAX_DEPTH_LIMIT) {
+        return Ok(());
+    }
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
@@ -314,6 +321,21 @@ mod tests {
                 .unwrap_err()
                 .code(),
             "NVENT_NESTING_TOO_DEEP"
+        );
+        // A text of at most twice the limit is not scanned: valid, it cannot be too deep;
+        // invalid, the parse refuses it.
+        let three = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert!(parse_value("[[[]]]", &three).is_ok());
+        assert_eq!(
+            parse_value("[[[[]]]]", &three).unwrap_err().code(),
+            "NVENT_NESTING_TOO_DEEP"
+        );
+        assert_eq!(
+            parse_value("[[[[[[", &three).unwrap_err().code(),
+            "NVENT_NOT_SERIALIZABLE"
         );
         // Unterminated strings and a trailing backslash are syntax errors, not a panic.
         for bad in [r#"{"a":"[[[["#, r#"{"a":"\"#, "\"\\"] {
