@@ -116,9 +116,12 @@ class Runner {
 
   accept(text) {
     this.taking = false
+    // Jobs come flat, six values each: id, name, data, attemptsMade, token, opts.
     const { pending, jobs } = JSON.parse(text)
     this.adapter._setPending(pending)
-    for (let i = 0; i < jobs.length; i++) this.run(jobs[i])
+    for (let i = 0; i < jobs.length; i += 6) {
+      this.run(jobs[i], jobs[i + 1], jobs[i + 2], jobs[i + 3], jobs[i + 4], jobs[i + 5])
+    }
     // A backend may hand out less than the free slots per take (Redis: half the
     // concurrency, so that fetching overlaps running); ask again until a take comes back
     // empty.
@@ -128,11 +131,9 @@ class Runner {
     }
   }
 
-  run(j) {
-    const id = j.id
-    const token = j.token
-    const job = { id, name: j.name, data: j.data, attemptsMade: j.attemptsMade, opts: j.opts, queueName: this.queue }
-    const handler = this.handlers.get(j.name)
+  run(id, jobName, data, attemptsMade, token, opts) {
+    const job = { id, name: jobName, data, attemptsMade, opts, queueName: this.queue }
+    const handler = this.handlers.get(jobName)
     this.running++
     let p
     try {

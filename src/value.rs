@@ -169,6 +169,15 @@ impl Json {
 /// # Errors
 /// `NVENT_PAYLOAD_TOO_LARGE`, `NVENT_NESTING_TOO_DEEP`, `NVENT_NOT_SERIALIZABLE`.
 pub fn parse_value(text: &str, limits: &Limits) -> Result<Value> {
+    parse_as(text, limits)
+}
+
+/// [`parse_value`] into any type (a shape the engine expects, raw values kept as text).
+///
+/// # Errors
+/// `NVENT_PAYLOAD_TOO_LARGE`, `NVENT_NESTING_TOO_DEEP`, `NVENT_NOT_SERIALIZABLE` (also for
+/// text of another shape).
+pub fn parse_as<T: serde::de::DeserializeOwned>(text: &str, limits: &Limits) -> Result<T> {
     check_size(text.len(), limits)?;
     check_depth(text, limits)?;
     deserialize(text)

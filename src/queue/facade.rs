@@ -7,7 +7,8 @@ use super::{Outcome, QueueAdapter, WorkerOptions};
 use crate::error::{NventError, Result};
 use crate::options::Opts;
 use crate::store::facade::json_array;
-use crate::value::{check_name, parse_value, Json, Limits};
+use crate::value::{check_name, parse_as, Json, Limits};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -288,7 +289,8 @@ impl Queue {
         self.backend.start_processing(queue).await
     }
 
-    /// JSON text `{ "pending": n, "jobs": [...] }`.
+    /// JSON text `{ "pending": n, "jobs": [...] }`, the jobs flat, six values each (see
+    /// `Job::render_claim`).
     pub async fn take(&self, queue: &str, max: usize) -> Result<String> {
         let batch = self.backend.take(queue, max).await?;
         Ok(format!(
@@ -300,36 +302,18 @@ impl Queue {
     /// `results` is JSON text of `[[id, token, ok, valueOrReason], ...]`: `ok` 1 with the
     /// handler's return value, 0 with the failure message.
     pub async fn finish(&self, queue: &str, results: &str) -> Result<u64> {
-        let Value::Array(items) = parse_value(results, &self.limits)? else {
-            return Err(NventError::invalid_argument(
-                "finish takes an array of results",
-            ));
-        };
+        // Typed, with each value kept as its text: no value tree is built and written
+        // back per job.
+        type Item = (String, u64, u8, Box<RawValue>);
+        let items: Vec<Item> = parse_as(results, &self.limits)?;
         let mut outcomes = Vec::with_capacity(items.len());
-        for item in items {
-            let Value::Array(mut parts) = item else {
-                return Err(NventError::invalid_argument(
-                    "a result is [id, token, ok, value]",
-                ));
-            };
-            let value = parts.pop().unwrap_or(Value::Null);
-            let ok = parts.pop().and_then(|v| v.as_u64()).unwrap_or(0) == 1;
-            let token = parts.pop().and_then(|v| v.as_u64()).unwrap_or(0);
-            let id = match parts.pop() {
-                Some(Value::String(s)) => s,
-                _ => {
-                    return Err(NventError::invalid_argument(
-                        "a result is [id, token, ok, value]",
-                    ))
-                }
-            };
-            let result = if ok {
-                Ok(Json::from_value(&value))
+        for (id, token, ok, value) in items {
+            let text = value.get();
+            let result = if ok == 1 {
+                Ok(Json::trusted(text.to_string()))
             } else {
-                Err(match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                })
+                // A failure's reason is a string (anything else is kept as its JSON).
+                Err(serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string()))
             };
             outcomes.push(Outcome { id, token, result });
         }

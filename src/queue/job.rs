@@ -305,27 +305,26 @@ impl Job {
         Json::trusted(out)
     }
 
-    /// What the runner hands to a handler: `{ id, name, data, attemptsMade, opts,
-    /// queueName, token }`, with `attemptsMade` as it was before this attempt.
-    pub fn render_claim(&self, queue: &str, out: &mut String) {
-        out.push_str("{\"id\":");
+    /// Appends the job as a handler gets it, in the flat form of a take (see
+    /// `Queue::take`): `id, name, data, attemptsMade, token, opts` (six JSON values, no
+    /// brackets; arrays parse at half the cost of objects in V8), with `attemptsMade` as
+    /// it was before this attempt.
+    pub fn render_claim(&self, out: &mut String) {
         push_str(out, &self.id);
-        out.push_str(",\"name\":");
+        out.push(',');
         push_str(out, &self.name);
-        out.push_str(",\"data\":");
+        out.push(',');
         out.push_str(self.data.as_str());
-        out.push_str(&format!(
-            ",\"attemptsMade\":{},\"token\":{},\"queueName\":",
-            self.attempts_made.saturating_sub(1),
-            self.token
-        ));
-        push_str(out, queue);
+        out.push(',');
+        let mut digits = itoa::Buffer::new();
+        out.push_str(digits.format(self.attempts_made.saturating_sub(1)));
+        out.push(',');
+        out.push_str(digits.format(self.token));
         if self.opts.raw.is_empty() {
-            out.push_str(",\"opts\":{}}");
+            out.push_str(",{}");
         } else {
-            out.push_str(",\"opts\":");
+            out.push(',');
             out.push_str(&Value::Object(self.opts.raw.clone()).to_string());
-            out.push('}');
         }
     }
 }

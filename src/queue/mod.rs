@@ -68,7 +68,7 @@ pub struct Outcome {
 }
 
 /// What [`QueueAdapter::take`] hands out: a batch of active jobs (JSON text of
-/// `[{ id, name, data, attemptsMade, opts, queueName, token }]`) and the number of jobs
+/// `[id, name, data, attemptsMade, token, opts, id, ...]`, see `Job::render_claim`) and the number of jobs
 /// still outstanding on queues with a running worker (the runner keeps the process alive
 /// while it is above zero).
 #[derive(Debug, Clone, PartialEq)]

@@ -244,7 +244,7 @@ impl QueueAdapter for MemoryQueueAdapter {
                         if count > 0 {
                             out.push(',');
                         }
-                        job.render_claim(queue, &mut out);
+                        job.render_claim(&mut out);
                         count += 1;
                     }
                 }

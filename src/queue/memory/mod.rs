@@ -295,13 +295,8 @@ mod tests {
         let v: Value = serde_json::from_str(&batch.jobs).unwrap();
         v.as_array()
             .unwrap()
-            .iter()
-            .map(|j| {
-                (
-                    j["id"].as_str().unwrap().to_string(),
-                    j["token"].as_u64().unwrap(),
-                )
-            })
+            .chunks(6)
+            .map(|j| (j[0].as_str().unwrap().to_string(), j[4].as_u64().unwrap()))
             .collect()
     }
 

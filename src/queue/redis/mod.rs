@@ -627,7 +627,6 @@ impl Shared {
                 return Err(bad_reply("take"));
             };
             claims.push(Claim::new(
-                queue,
                 id,
                 name,
                 &data,

@@ -67,7 +67,7 @@ pub(super) struct Claim {
     pub(super) id: String,
     pub(super) token: u64,
     pub(super) name: String,
-    /// `{ id, name, data, attemptsMade, token, queueName, opts }` (JSON text).
+    /// `id, name, data, attemptsMade, token, opts` (JSON text, see `Job::render_claim`).
     pub(super) json: String,
     pub(super) timeout: Option<u64>,
 }
@@ -76,7 +76,6 @@ impl Claim {
     /// From the six reply fields id, name, data, attemptsMade (after this start), opts,
     /// token.
     pub(super) fn new(
-        queue: &str,
         id: String,
         name: String,
         data: &str,
@@ -84,21 +83,15 @@ impl Claim {
         opts: &str,
         token: u64,
     ) -> Claim {
-        let mut out = String::with_capacity(96 + data.len() + opts.len());
-        out.push_str("{\"id\":");
+        // The flat form of `Job::render_claim`.
+        let mut out = String::with_capacity(48 + data.len() + opts.len());
         push_str(&mut out, &id);
-        out.push_str(",\"name\":");
+        out.push(',');
         push_str(&mut out, &name);
-        out.push_str(",\"data\":");
+        out.push(',');
         out.push_str(data);
-        out.push_str(&format!(
-            ",\"attemptsMade\":{},\"token\":{token},\"queueName\":",
-            made.saturating_sub(1)
-        ));
-        push_str(&mut out, queue);
-        out.push_str(",\"opts\":");
+        out.push_str(&format!(",{},{token},", made.saturating_sub(1)));
         out.push_str(opts);
-        out.push('}');
         // Only jobs with a timeout pay for parsing their options here.
         let timeout = if opts.contains("\"timeout\"") {
             serde_json::from_str::<Value>(opts)
