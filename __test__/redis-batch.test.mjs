@@ -7,7 +7,7 @@ import { RedisStoreAdapter } from '../index.mjs'
 import { haveRedis, startRedis } from './helpers/redis-server.mjs'
 import { unique } from './helpers/expect.mjs'
 
-describe('redis store: calls of one turn sent together', { skip: !haveRedis() && 'redis-server not installed' }, () => {
+describe('redis store: calls of one turn sent together, records built in JS', { skip: !haveRedis() && 'redis-server not installed' }, () => {
   let server
   let store
   before(async () => {
@@ -91,19 +91,6 @@ describe('redis store: calls of one turn sent together', { skip: !haveRedis() &&
     await other.close()
     const r = await Promise.allSettled([other.kv.get('x'), other.kv.set('x', 1), other.stream.append('x', { type: 't' })])
     assert.deepEqual(r.map((x) => x.reason?.code), ['NVENT_CLOSED', 'NVENT_CLOSED', 'NVENT_CLOSED'])
-  })
-})
-
-describe('redis store: append records built in JS', { skip: !haveRedis() && 'redis-server not installed' }, () => {
-  let server
-  let store
-  before(async () => {
-    server = await startRedis()
-    store = new RedisStoreAdapter({ connection: server.connection })
-  })
-  after(async () => {
-    await store?.close()
-    await server?.close()
   })
 
   test('the record equals what is read back and shares nothing with the event', async () => {

@@ -134,6 +134,18 @@ pub fn topic_pattern(topic: &str) -> String {
     out
 }
 
+/// A name no other adapter instance uses, in this process or another: the process id, the
+/// time and a counter (consumer names in groups, wake keys of store subscriptions).
+pub fn instance_name() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        crate::value::now_ms(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

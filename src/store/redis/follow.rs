@@ -61,21 +61,11 @@ pub(super) struct Follower {
     stop: Arc<Notify>,
 }
 
-fn instance_name() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}-{}",
-        std::process::id(),
-        crate::value::now_ms(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 impl Follower {
     pub(super) fn new(redis: Redis, prefix: &str) -> Follower {
         Follower {
             redis,
-            wake_key: keys::store_wake(prefix, &instance_name()),
+            wake_key: keys::store_wake(prefix, &keys::instance_name()),
             next: AtomicU64::new(0),
             state: Arc::new(Mutex::new(State::default())),
             closed: Arc::new(AtomicBool::new(false)),

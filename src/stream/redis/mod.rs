@@ -121,17 +121,6 @@ fn event_type(event: &Json) -> Option<String> {
         .and_then(|h| h.kind)
 }
 
-fn consumer_name() -> String {
-    use std::sync::atomic::AtomicU64;
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}-{}",
-        std::process::id(),
-        crate::value::now_ms(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 impl RedisStreamAdapter {
     /// Builds the adapter; connects on first use. `on_gap` is called after the pub/sub
     /// connection came back from a drop.
@@ -180,7 +169,7 @@ impl RedisStreamAdapter {
             closed: AtomicBool::new(false),
             state,
             hub,
-            consumer: consumer_name(),
+            consumer: keys::instance_name(),
         }
     }
 
