@@ -98,21 +98,6 @@ pub struct EventId {
 }
 
 impl EventId {
-    /// The id of a stored record.
-    ///
-    /// # Errors
-    /// `NVENT_INTERNAL` when the record has no id of this form.
-    pub fn of_record(record: &Json) -> Result<EventId> {
-        #[derive(serde::Deserialize)]
-        struct Head {
-            id: String,
-        }
-        crate::value::deserialize::<Head>(record.as_str())
-            .ok()
-            .and_then(|h| EventId::parse(&h.id))
-            .ok_or_else(|| crate::error::NventError::internal("a stored record has no id"))
-    }
-
     /// Parses `<ms>-<seq>` or `<ms>` (seq 0).
     pub fn parse(s: &str) -> Option<EventId> {
         let (ms, seq) = match s.split_once('-') {
