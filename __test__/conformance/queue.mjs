@@ -378,6 +378,8 @@ export default function queueSuite(backend) {
       const job = await queue.getJob(q, id)
       assert.equal(job.attemptsMade, 3)
       assert.equal(job.returnvalue, 'finally')
+      // The success clears the reason the earlier attempts left.
+      assert.equal(job.failedReason ?? undefined, undefined)
     }))
 
     test('retries keep the same job id and create no second job', withQueue(async (queue, q) => {

@@ -16,6 +16,10 @@ local K_META, K_WAIT, K_PRIO, K_ACTIVE, K_DELAYED = KEYS[1], KEYS[2], KEYS[3], K
 local K_COMPLETED, K_FAILED, K_EVENTS, K_LISTEN = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_SCHED, K_SCHEDNEXT, K_STALL = KEYS[10], KEYS[11], KEYS[12]
 local BASE, NOW, CHANNEL, MAXLEN = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+-- Numbers handed to redis.call are formatted with '%.17g', which costs more than the
+-- command itself for a small hash field: per-job fields get integer text made here.
+local NOW_S = ARGV[2]
+local function int(n) return string.format('%d', n) end
 
 local function jobKey(id) return BASE .. 'job:' .. id end
 local function logsKey(id) return BASE .. 'logs:' .. id end
@@ -145,7 +149,7 @@ local function addJob(i, seq)
     id = nextId()
   end
   local name, delay, extra = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5]
-  local fields = { 'name', name, 'data', ARGV[i + 2], 'ts', NOW, 'seq', seq,
+  local fields = { 'name', name, 'data', ARGV[i + 2], 'ts', NOW_S, 'seq', int(seq),
     'state', delay > 0 and 'delayed' or 'waiting' }
   if ARGV[i + 3] ~= '' then
     fields[#fields + 1] = 'opts'
@@ -188,11 +192,25 @@ end
 local function nextSeq(n) return redis.call('HINCRBY', K_META, 'seq', n) - n + 1 end
 local JOB_ARGS = 6
 
-local function keepOf(k, which)
-  local keep = redis.call('HGET', k, 'keep')
+-- The value of a job's `active` entry: '<lease expiry ms>:<token>:<keep completed>:<had a
+-- failed attempt 0|1>'. Finishing reads the entries of all its jobs with one HMGET, so the
+-- token check and the completion bookkeeping need no read of the job hashes.
+local function leaseOf(expiry, tok, keepC, failedBefore)
+  return expiry .. ':' .. tok .. ':' .. int(keepC) .. ':' .. (failedBefore and '1' or '0')
+end
+local function parseLease(v)
+  if not v then return nil end
+  local expiry, tok, keepC, failedBefore = string.match(v, '^(%d+):(%d+):(-?%d+):([01])$')
+  return expiry, tok, keepC, failedBefore
+end
+local function keepNumber(keep, which)
   if not keep then return -1 end
   local rc, rf = string.match(keep, '^(-?%d+):(-?%d+)$')
-  return tonumber(which == 'c' and rc or rf)
+  return tonumber(which == 'c' and rc or rf) or -1
+end
+
+local function keepOf(k, which)
+  return keepNumber(redis.call('HGET', k, 'keep'), which)
 end
 
 -- Idle workers: `idle` (zset at BASE .. 'idle') holds '<instance channel>|<lease ms>' of
@@ -221,29 +239,34 @@ local function take(max, lockMs, out, idle)
   if #ids < max then registerIdle(idle, lockMs) end
   if #ids == 0 then return 0 end
   local tok = redis.call('HINCRBY', K_META, 'tok', #ids) - #ids
-  local expiry = NOW + lockMs
+  local expiry = int(NOW + lockMs)
   local leases = {}
+  local nl, o = 0, #out
   local n = 0
+  local tell = listens('active')
   for _, id in ipairs(ids) do
     local k = jobKey(id)
-    local h = redis.call('HMGET', k, 'name', 'data', 'opts', 'made')
+    local h = redis.call('HMGET', k, 'name', 'data', 'opts', 'made', 'keep', 'fr')
     if h[1] then
       tok = tok + 1
       n = n + 1
       local made = (tonumber(h[4]) or 0) + 1
-      redis.call('HSET', k, 'state', 'active', 'pon', NOW, 'tok', tok, 'made', made)
-      leases[#leases + 1] = id
-      leases[#leases + 1] = expiry
-      out[#out + 1] = id
-      out[#out + 1] = h[1]
-      out[#out + 1] = h[2]
-      out[#out + 1] = made
-      out[#out + 1] = h[3] or '{}'
-      out[#out + 1] = tok
-      if listens('active') then emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}') end
+      local tokS = int(tok)
+      redis.call('HSET', k, 'state', 'active', 'pon', NOW_S, 'tok', tokS, 'made', int(made))
+      leases[nl + 1] = id
+      leases[nl + 2] = leaseOf(expiry, tokS, keepNumber(h[5], 'c'), h[6])
+      nl = nl + 2
+      out[o + 1] = id
+      out[o + 2] = h[1]
+      out[o + 3] = h[2]
+      out[o + 4] = made
+      out[o + 5] = h[3] or '{}'
+      out[o + 6] = tok
+      o = o + 6
+      if tell then emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(h[1]) .. ',"attemptsMade":' .. (made - 1) .. '}') end
     end
   end
-  if #leases > 0 then redis.call('HSET', K_ACTIVE, unpack(leases)) end
+  if nl > 0 then redis.call('HSET', K_ACTIVE, unpack(leases)) end
   -- The nudge names its sender ('w' .. idle entry), which ignores its own.
   if #ids == max and waitingCount() > 0 and redis.call('SET', BASE .. 'nudge', '1', 'PX', 5, 'NX') then
     redis.call('PUBLISH', CHANNEL, 'w' .. (idle or ''))
@@ -295,24 +318,25 @@ local function failAttempt(id, reason)
     end
     return
   end
-  redis.call('HSET', k, 'state', 'failed', 'fon', NOW)
+  redis.call('HSET', k, 'state', 'failed', 'fon', NOW_S)
   if listens('failed') then emit('failed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"failedReason":' .. str(reason) .. ',"attemptsMade":' .. made .. '}') end
   finishInto(K_FAILED, id, keepOf(k, 'f'))
 end
 
 -- Completions of one script call share their bookkeeping: one HDEL of the leases and, for
--- jobs kept without a limit, one RPUSH to completed (see flushCompleted).
+-- jobs kept without a limit, one RPUSH to completed (see flushCompleted). `keepC` and
+-- `failedBefore` come from the job's lease entry (see leaseOf).
 local doneLeases, keptIds = {}, {}
-local function complete(id, value, name, keep, hadReason)
+local function complete(id, value, keepC, failedBefore)
   local k = jobKey(id)
   doneLeases[#doneLeases + 1] = id
-  redis.call('HSET', k, 'state', 'completed', 'fon', NOW, 'rv', value)
-  if hadReason then redis.call('HDEL', k, 'fr') end
-  if listens('completed') then emit('completed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"returnvalue":' .. value .. '}') end
-  local n = -1
-  if keep then
-    n = tonumber(string.match(keep, '^(-?%d+):'))
+  redis.call('HSET', k, 'state', 'completed', 'fon', NOW_S, 'rv', value)
+  if failedBefore == '1' then redis.call('HDEL', k, 'fr') end
+  if listens('completed') then
+    local name = redis.call('HGET', k, 'name')
+    emit('completed', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"returnvalue":' .. value .. '}')
   end
+  local n = tonumber(keepC) or -1
   if n == -1 then
     keptIds[#keptIds + 1] = id
   else

@@ -5,8 +5,9 @@ local lost = {}
 local expiry = NOW + tonumber(ARGV[5])
 for i = 6, #ARGV, 2 do
   local id = ARGV[i]
-  if owns(id, ARGV[i + 1]) and redis.call('HEXISTS', K_ACTIVE, id) == 1 then
-    redis.call('HSET', K_ACTIVE, id, expiry)
+  local _, tok, keepC, failedBefore = parseLease(redis.call('HGET', K_ACTIVE, id))
+  if tok and tok == ARGV[i + 1] then
+    redis.call('HSET', K_ACTIVE, id, leaseOf(int(expiry), tok, keepC, failedBefore == '1'))
   else
     lost[#lost + 1] = id
   end

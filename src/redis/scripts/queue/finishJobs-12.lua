@@ -8,16 +8,29 @@
 local before = waitingCount()
 local lost = {}
 local n = tonumber(ARGV[8])
+-- The lease entries of all results in one read (in chunks: unpack is bounded).
+local leases = {}
+for c = 0, n - 1, CHUNK do
+  local ids = {}
+  for j = c, math.min(c + CHUNK, n) - 1 do ids[#ids + 1] = ARGV[9 + j * 4] end
+  local v = redis.call('HMGET', K_ACTIVE, unpack(ids))
+  for j = 1, #v do leases[c + j] = v[j] end
+end
+local seen = {}
 for j = 0, n - 1 do
   local i = 9 + j * 4
   local id = ARGV[i]
-  local h = redis.call('HMGET', jobKey(id), 'tok', 'state', 'name', 'keep', 'fr')
-  if h[1] ~= ARGV[i + 1] or h[2] ~= 'active' then
+  local _, tok, keepC, failedBefore = parseLease(leases[j + 1])
+  -- An id twice in one call: only its first result counts.
+  if tok ~= ARGV[i + 1] or seen[id] then
     lost[#lost + 1] = id
-  elseif ARGV[i + 2] == '1' then
-    complete(id, ARGV[i + 3], h[3], h[4], h[5])
   else
-    failAttempt(id, ARGV[i + 3])
+    seen[id] = true
+    if ARGV[i + 2] == '1' then
+      complete(id, ARGV[i + 3], keepC, failedBefore)
+    else
+      failAttempt(id, ARGV[i + 3])
+    end
   end
 end
 flushCompleted()

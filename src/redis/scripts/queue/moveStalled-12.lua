@@ -10,7 +10,7 @@ local max = tonumber(ARGV[5])
 local leases = redis.call('HGETALL', K_ACTIVE)
 local ids = {}
 for i = 1, #leases, 2 do
-  if tonumber(leases[i + 1]) <= NOW then ids[#ids + 1] = leases[i] end
+  if (tonumber(string.match(leases[i + 1], '^%d+')) or 0) <= NOW then ids[#ids + 1] = leases[i] end
 end
 for _, id in ipairs(ids) do
   local k = jobKey(id)
