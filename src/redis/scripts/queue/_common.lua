@@ -121,10 +121,10 @@ local function nextId()
   local id
   repeat
     if reservedNext <= reservedLast then
-      id = tostring(reservedNext)
+      id = int(reservedNext)
       reservedNext = reservedNext + 1
     else
-      id = tostring(redis.call('HINCRBY', K_META, 'id', 1))
+      id = int(redis.call('HINCRBY', K_META, 'id', 1))
     end
   until not numericIds or redis.call('EXISTS', jobKey(id)) == 0
   return id
