@@ -146,10 +146,12 @@ pub fn store_stream_read<'e>(
     h: &External<Store>,
     subject: String,
     opts: Option<String>,
-) -> napi::Result<Settled<'e, String>> {
+) -> napi::Result<Settled<'e, JsonText>> {
     let s: Store = (**h).clone();
-    settle(env, async move {
-        s.stream_read(&subject, opts.as_deref()).await
+    settle_json(env, async move {
+        s.stream_read(&subject, opts.as_deref())
+            .await
+            .map(|t| JsonText(crate::value::Json::trusted(t)))
     })
 }
 
@@ -188,12 +190,13 @@ pub fn store_index_read<'e>(
     h: &External<Store>,
     key: String,
     opts: Option<String>,
-) -> napi::Result<Settled<'e, String>> {
+) -> napi::Result<Settled<'e, JsonText>> {
     let s: Store = (**h).clone();
-    settle(
-        env,
-        async move { s.index_read(&key, opts.as_deref()).await },
-    )
+    settle_json(env, async move {
+        s.index_read(&key, opts.as_deref())
+            .await
+            .map(|t| JsonText(crate::value::Json::trusted(t)))
+    })
 }
 
 #[allow(dead_code)] // see the note above
