@@ -3,7 +3,7 @@
 // adapter still read back; trimming; glob escaping; one round trip per index page.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { RedisStoreAdapter } from '../index.mjs'
+import { RedisStoreAdapter, RedisQueueAdapter } from '../index.mjs'
 import { haveRedis, startRedis } from './helpers/redis-server.mjs'
 import { unique } from './helpers/expect.mjs'
 
@@ -17,6 +17,48 @@ describe('redis store layout (seed 003)', { skip: !haveRedis() && 'redis-server 
   after(async () => {
     await store?.close()
     await server?.close()
+  })
+
+  test("a queue's active jobs are a hash of lease entries: expiry, token, keep setting, earlier failure", async () => {
+    const queue = new RedisQueueAdapter({ connection: server.connection, prefix: 'lay' })
+    const q = unique('layout-queue')
+    const base = `lay:queue:{${q}}:`
+    let release
+    const held = new Promise((r) => (release = r))
+    let started
+    const running = new Promise((r) => (started = r))
+    let calls = 0
+    try {
+      await queue.registerWorker(q, 'job', async () => {
+        if (++calls === 1) throw new Error('first try fails')
+        started()
+        await held
+        return 'ok'
+      })
+      const before = Date.now()
+      const id = await queue.enqueue(q, { name: 'job', data: 1, opts: { attempts: 2, removeOnComplete: 3 } })
+      await running
+      assert.equal(await server.cmd('TYPE', `${base}active`), 'hash')
+      const entry = await server.cmd('HGET', `${base}active`, id)
+      const m = /^(\d+):(\d+):(-?\d+):([01])$/.exec(entry)
+      assert.ok(m, `lease entry ${entry}`)
+      // Lease expiry (default lockDuration 30 s), the attempt's token as in the job hash,
+      // removeOnComplete 3, and the failed first attempt.
+      assert.ok(Number(m[1]) >= before + 29_000 && Number(m[1]) <= Date.now() + 30_000, `expiry ${m[1]}`)
+      assert.equal(m[2], await server.cmd('HGET', `${base}job:${id}`, 'tok'))
+      assert.equal(m[3], '3')
+      assert.equal(m[4], '1')
+      release()
+      for (let i = 0; i < 500 && (await queue.getJob(q, id))?.state !== 'completed'; i++) await new Promise((r) => setTimeout(r, 10))
+      const job = await queue.getJob(q, id)
+      assert.equal(job.state, 'completed')
+      assert.equal(job.failedReason ?? undefined, undefined)
+      assert.equal(await server.cmd('HEXISTS', `${base}active`, id), 0)
+      assert.deepEqual(await server.cmd('LRANGE', `${base}completed`, 0, -1), [id])
+    } finally {
+      release()
+      await queue.close()
+    }
   })
 
   test('an event stream is a Redis stream at the subject key with JSON-encoded fields', async () => {
