@@ -8,6 +8,9 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { RedisQueueAdapter } from '../index.mjs'
 import { haveRedis, startRedis, command } from './helpers/redis-server.mjs'
@@ -41,6 +44,39 @@ async function until(what, check, { timeoutMs = 30000, intervalMs = 50, detail }
     if (detail) e.message += ` (last seen: ${detail()})`
     throw e
   }
+}
+
+/**
+ * Records what redis-server runs (MONITOR on a socket of its own): `ready` once it records,
+ * `stop()` ends it and returns the lines, one per command.
+ */
+function monitor(port) {
+  const sock = net.connect(port, '127.0.0.1')
+  let text = ''
+  let ready
+  const started = new Promise((resolve, reject) => {
+    ready = resolve
+    sock.on('error', reject)
+  })
+  sock.on('connect', () => sock.write('MONITOR\r\n'))
+  sock.on('data', (d) => {
+    text += d.toString('utf8')
+    if (text.startsWith('+OK\r\n')) ready()
+  })
+  return {
+    ready: started,
+    stop() {
+      sock.destroy()
+      return text.split('\r\n').slice(1).filter(Boolean)
+    },
+  }
+}
+
+/** The SHA1 by which the engine runs a queue script: `_common.lua` followed by the script. */
+function queueScriptSha(file) {
+  const dir = new URL('../src/redis/scripts/queue/', import.meta.url)
+  const text = readFileSync(new URL('_common.lua', dir), 'utf8') + readFileSync(new URL(file, dir), 'utf8')
+  return createHash('sha1').update(text).digest('hex')
 }
 
 const children = new Set()
@@ -482,6 +518,38 @@ describe('redis queue: processes and faults', { skip }, () => {
       await admin.close()
       await server.close()
     }
+  })
+
+  test('a delayed job that falls due reaches an idle worker without a take of its own', async () => {
+    const TAKE = queueScriptSha('takeJobs-12.lua')
+    const PROMOTE = queueScriptSha('promoteDelayed-12.lua')
+    const FINISH = queueScriptSha('finishJobs-12.lua')
+    const q = unique('handover')
+    const base = `ho:queue:{${q}}:`
+    const worker = adapter({ connection: jobs.connection, prefix: 'ho' })
+    const producer = adapter({ connection: jobs.connection, prefix: 'ho' })
+    let started
+    const ran = new Promise((r) => (started = r))
+    await worker.registerWorker(q, 'job', async () => started(), { concurrency: 1 })
+    await until('the worker to register as idle', async () => (await jobs.cmd('ZCARD', `${base}idle`)) === 1)
+    const mon = monitor(jobs.port)
+    await mon.ready
+    let lines
+    try {
+      const id = await producer.enqueue(q, { name: 'job', data: 1, opts: { delay: 150 } })
+      await withTimeout(ran, 10000, 'the delayed job to start')
+      await until('the job to complete', async () => (await worker.getJob(q, id))?.state === 'completed')
+    } finally {
+      lines = mon.stop()
+    }
+    const scripts = lines.map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1]).filter(Boolean)
+    const promoted = scripts.indexOf(PROMOTE)
+    assert.ok(promoted >= 0, `the promote script ran (scripts run: ${scripts.length})`)
+    const finished = scripts.indexOf(FINISH, promoted)
+    assert.ok(finished > promoted, 'the worker finished the job after it was promoted')
+    // From the promotion to the job's completion no take ran: the promote script handed
+    // the job to the idle worker.
+    assert.equal(scripts.slice(promoted, finished).filter((s) => s === TAKE).length, 0)
   })
 
   test('a delayed job and a cron schedule with repeat.limit 3 fire once across three instances', async () => {
