@@ -109,41 +109,49 @@ pub fn unflatten(fields: Vec<(String, String)>) -> Value {
 }
 
 /// A metadata object being rebuilt from hash fields without building values: leaves stay
-/// the stored JSON text.
-enum Node {
-    Leaf(String),
-    Obj(Vec<(String, Node)>),
+/// the stored text, borrowed from the reply.
+enum Node<'a> {
+    /// A leaf stored as JSON text, written as it is.
+    Json(&'a str),
+    /// A leaf stored as raw text (by another client), written as a JSON string.
+    Text(&'a str),
+    Obj(Vec<(&'a str, Node<'a>)>),
 }
 
 /// Writes the JSON text of the metadata that [`unflatten`] rebuilds from `fields`, with the
-/// same result, without building a value tree (a page of 50 entries spent most of its
-/// client time there). Falls back to [`unflatten`] when a stored leaf is a non-empty
-/// object (never written by this engine or the reference adapter), whose merging with
-/// deeper paths only the value tree reproduces.
-pub fn write_metadata(fields: Vec<(String, String)>, out: &mut String) {
-    let mut root: Vec<(String, Node)> = Vec::new();
-    for (path, raw) in &fields {
+/// same result, without building a value tree or copying leaves (a page of 50 entries
+/// spent most of its client time there). Falls back to [`unflatten`] when a stored leaf is
+/// a non-empty object (never written by this engine or the reference adapter), whose
+/// merging with deeper paths only the value tree reproduces.
+pub fn write_metadata<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)], out: &mut Vec<u8>) {
+    let mut root: Vec<(&str, Node<'_>)> = Vec::new();
+    for (path, raw) in fields {
+        let raw = raw.as_ref();
         let node = if is_json(raw) {
-            let t = raw.trim_start();
-            if t.starts_with('{') {
+            if raw.trim_start().starts_with('{') {
                 if !matches!(leaf(raw), Value::Object(m) if m.is_empty()) {
-                    out.push_str(&unflatten(fields).to_string());
+                    let owned = fields
+                        .iter()
+                        .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+                        .collect();
+                    // Writing a value into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut *out, &unflatten(owned));
                     return;
                 }
                 Node::Obj(Vec::new())
             } else {
-                Node::Leaf(raw.clone())
+                Node::Json(raw)
             }
         } else {
-            Node::Leaf(Value::String(raw.clone()).to_string())
+            Node::Text(raw)
         };
-        let segments: Vec<&str> = path.split('.').collect();
+        let segments: Vec<&str> = path.as_ref().split('.').collect();
         insert_node(&mut root, &segments, node);
     }
     write_obj(&root, out);
 }
 
-fn insert_node(target: &mut Vec<(String, Node)>, segments: &[&str], v: Node) {
+fn insert_node<'a>(target: &mut Vec<(&'a str, Node<'a>)>, segments: &[&'a str], v: Node<'a>) {
     let Some((first, rest)) = segments.split_first() else {
         return;
     };
@@ -153,14 +161,14 @@ fn insert_node(target: &mut Vec<(String, Node)>, segments: &[&str], v: Node) {
             // `{}` placeholder below fields already placed: keep the fields.
             (Some(i), Node::Obj(m)) if m.is_empty() && matches!(target[i].1, Node::Obj(_)) => {}
             (Some(i), v) => target[i].1 = v,
-            (None, v) => target.push(((*first).to_string(), v)),
+            (None, v) => target.push((first, v)),
         }
         return;
     }
     let i = match pos {
         Some(i) => i,
         None => {
-            target.push(((*first).to_string(), Node::Obj(Vec::new())));
+            target.push((first, Node::Obj(Vec::new())));
             target.len() - 1
         }
     };
@@ -172,25 +180,27 @@ fn insert_node(target: &mut Vec<(String, Node)>, segments: &[&str], v: Node) {
     }
 }
 
-fn write_obj(obj: &[(String, Node)], out: &mut String) {
-    out.push('{');
+fn write_obj(obj: &[(&str, Node<'_>)], out: &mut Vec<u8>) {
+    out.push(b'{');
     for (i, (k, v)) in obj.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
         write_str(k, out);
-        out.push(':');
+        out.push(b':');
         match v {
-            Node::Leaf(t) => out.push_str(t),
+            Node::Json(t) => out.extend_from_slice(t.as_bytes()),
+            Node::Text(t) => write_str(t, out),
             Node::Obj(m) => write_obj(m, out),
         }
     }
-    out.push('}');
+    out.push(b'}');
 }
 
 /// Appends `s` as a JSON string.
-pub fn write_str(s: &str, out: &mut String) {
-    out.push_str(&Value::String(s.to_string()).to_string());
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 fn insert(target: &mut Map<String, Value>, segments: &[&str], v: Value) {
@@ -259,8 +269,9 @@ mod tests {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect();
-            let mut text = String::new();
-            write_metadata(fields.clone(), &mut text);
+            let mut out = Vec::new();
+            write_metadata(&fields, &mut out);
+            let text = String::from_utf8(out).unwrap();
             let parsed: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(parsed, unflatten(fields.clone()), "{fields:?}");
             assert_eq!(text, unflatten(fields).to_string());

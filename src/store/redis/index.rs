@@ -8,22 +8,31 @@ use crate::error::{NventError, Result};
 use crate::redis::{keys, scripts};
 use crate::store::{FieldFilter, IndexEntry, IndexReadOptions};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-/// One entry of a page reply: id, score text, hash fields in order.
-type PageEntry = (String, String, Vec<(String, String)>);
+/// One entry of a page reply: id, score text, hash fields in order; borrowed from the
+/// reply where cjson wrote them without escapes.
+type PageEntry<'a> = (
+    Cow<'a, str>,
+    Cow<'a, str>,
+    Vec<(Cow<'a, str>, Cow<'a, str>)>,
+);
 
 /// Decodes the reply of `readPage-1.lua`: the JSON text of `[id, score, [field, value,
 /// ...], ...]` (cjson writes an empty list as `{}`). cjson copies bytes that are not UTF-8
 /// (a raw value written by another client) as they are; such text is read lossily.
-fn page_entries(raw: &[u8]) -> Result<Vec<PageEntry>> {
-    let parsed = match serde_json::from_slice::<Vec<PageItem>>(raw) {
+fn page_entries(raw: &[u8]) -> Result<Vec<PageEntry<'_>>> {
+    let parsed: Vec<PageItem<'_>> = match serde_json::from_slice(raw) {
         Ok(v) => v,
-        Err(_) => match serde_json::from_str::<Value>(&String::from_utf8_lossy(raw)) {
-            // `{}`: cjson's empty list.
-            Ok(Value::Object(m)) if m.is_empty() => Vec::new(),
-            Ok(v) => serde_json::from_value(v).map_err(corrupt)?,
-            Err(e) => return Err(corrupt(e)),
-        },
+        Err(_) => {
+            let text = String::from_utf8_lossy(raw);
+            match serde_json::from_str::<Vec<PageItem<'_>>>(&text) {
+                Ok(items) => items.into_iter().map(PageItem::into_owned).collect(),
+                // `{}`: cjson's empty list.
+                Err(_) if text.trim() == "{}" => Vec::new(),
+                Err(e) => return Err(corrupt(e)),
+            }
+        }
     };
     let mut out = Vec::with_capacity(parsed.len() / 3);
     let mut items = parsed.into_iter();
@@ -55,35 +64,86 @@ fn corrupt(e: serde_json::Error) -> NventError {
 /// An item of the flat page reply: a string (id, score), or an entry's fields (a list,
 /// or `{}` when empty). Deserialized by hand: serde's untagged enums buffer every item
 /// first, which was a fifth of the page's decoding time.
-enum PageItem {
-    Text(String),
-    Fields(Vec<String>),
+enum PageItem<'a> {
+    Text(Cow<'a, str>),
+    Fields(Vec<Cow<'a, str>>),
     Empty,
 }
 
-impl<'de> serde::Deserialize<'de> for PageItem {
+impl PageItem<'_> {
+    fn into_owned(self) -> PageItem<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        match self {
+            PageItem::Text(t) => PageItem::Text(own(t)),
+            PageItem::Fields(f) => PageItem::Fields(f.into_iter().map(own).collect()),
+            PageItem::Empty => PageItem::Empty,
+        }
+    }
+}
+
+/// A string of the reply, borrowed unless it holds escapes (serde's own `Cow` always
+/// copies).
+struct Str<'a>(Cow<'a, str>);
+
+struct StrVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrVisitor {
+    type Value = Str<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(
+        self,
+        v: &'de str,
+    ) -> std::result::Result<Str<'de>, E> {
+        Ok(Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Str<'de>, E> {
+        Ok(Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> std::result::Result<Str<'de>, E> {
+        Ok(Str(Cow::Owned(v)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PageItem<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PageItem;
+            type Value = PageItem<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a string, a list of strings or {}")
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<PageItem, E> {
-                Ok(PageItem::Text(v.to_string()))
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<PageItem<'de>, E> {
+                Ok(PageItem::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<PageItem<'de>, E> {
+                Ok(PageItem::Text(Cow::Owned(v.to_string())))
             }
             fn visit_string<E: serde::de::Error>(
                 self,
                 v: String,
-            ) -> std::result::Result<PageItem, E> {
-                Ok(PageItem::Text(v))
+            ) -> std::result::Result<PageItem<'de>, E> {
+                Ok(PageItem::Text(Cow::Owned(v)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut a: A,
-            ) -> std::result::Result<PageItem, A::Error> {
+            ) -> std::result::Result<PageItem<'de>, A::Error> {
                 let mut out = Vec::with_capacity(a.size_hint().unwrap_or(16));
-                while let Some(s) = a.next_element::<String>()? {
+                while let Some(Str(s)) = a.next_element::<Str<'de>>()? {
                     out.push(s);
                 }
                 Ok(PageItem::Fields(out))
@@ -91,7 +151,7 @@ impl<'de> serde::Deserialize<'de> for PageItem {
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut a: A,
-            ) -> std::result::Result<PageItem, A::Error> {
+            ) -> std::result::Result<PageItem<'de>, A::Error> {
                 while a
                     .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
                     .is_some()
@@ -166,9 +226,14 @@ impl RedisStoreAdapter {
             .into_iter()
             .map(|(id, s, fields)| {
                 Ok(IndexEntry {
-                    id,
+                    id: id.into_owned(),
                     score: score(&s)?,
-                    metadata: unflatten(fields),
+                    metadata: unflatten(
+                        fields
+                            .into_iter()
+                            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                            .collect(),
+                    ),
                 })
             })
             .collect()
@@ -184,25 +249,26 @@ impl RedisStoreAdapter {
         filter_args(&mut inv, &opts.filter);
         let raw: Vec<u8> = self.redis.script(&inv).await?;
         let entries = page_entries(&raw)?;
-        let mut out = String::with_capacity(raw.len() + 32 * entries.len());
-        out.push('[');
-        for (i, (id, s, fields)) in entries.into_iter().enumerate() {
+        let mut out = Vec::with_capacity(raw.len() + 32 * entries.len());
+        out.push(b'[');
+        for (i, (id, s, fields)) in entries.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
-            out.push_str("{\"id\":");
-            write_str(&id, &mut out);
-            out.push_str(",\"score\":");
-            match serde_json::Number::from_f64(score(&s)?) {
-                Some(n) => out.push_str(&n.to_string()),
-                None => out.push_str("null"),
+            out.extend_from_slice(b"{\"id\":");
+            write_str(id, &mut out);
+            out.extend_from_slice(b",\"score\":");
+            match serde_json::Number::from_f64(score(s)?) {
+                Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                None => out.extend_from_slice(b"null"),
             }
-            out.push_str(",\"metadata\":");
+            out.extend_from_slice(b",\"metadata\":");
             write_metadata(fields, &mut out);
-            out.push('}');
+            out.push(b'}');
         }
-        out.push(']');
-        Ok(out)
+        out.push(b']');
+        // Written from `str`s and serde_json's output: UTF-8 throughout.
+        String::from_utf8(out).map_err(|e| NventError::internal(format!("index page text: {e}")))
     }
 
     pub(super) async fn count(&self, key: &str, filter: &[FieldFilter]) -> Result<u64> {
