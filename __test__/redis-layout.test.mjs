@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { RedisStoreAdapter, RedisQueueAdapter } from '../index.mjs'
 import { haveRedis, startRedis } from './helpers/redis-server.mjs'
 import { unique } from './helpers/expect.mjs'
+import { waitFor } from './helpers/wait.mjs'
 
 describe('redis store layout (seed 003)', { skip: !haveRedis() && 'redis-server not installed' }, () => {
   let server
@@ -49,7 +50,7 @@ describe('redis store layout (seed 003)', { skip: !haveRedis() && 'redis-server 
       assert.equal(m[3], '3')
       assert.equal(m[4], '1')
       release()
-      for (let i = 0; i < 500 && (await queue.getJob(q, id))?.state !== 'completed'; i++) await new Promise((r) => setTimeout(r, 10))
+      await waitFor(async () => (await queue.getJob(q, id))?.state === 'completed', { what: 'the job to complete' })
       const job = await queue.getJob(q, id)
       assert.equal(job.state, 'completed')
       assert.equal(job.failedReason ?? undefined, undefined)

@@ -120,23 +120,26 @@ impl<'de> serde::Deserialize<'de> for PageItem<'de> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a string, a list of strings or {}")
             }
+            // Strings as `Str` reads them: borrowed unless escaped.
             fn visit_borrowed_str<E: serde::de::Error>(
                 self,
                 v: &'de str,
             ) -> std::result::Result<PageItem<'de>, E> {
-                Ok(PageItem::Text(Cow::Borrowed(v)))
+                StrVisitor
+                    .visit_borrowed_str(v)
+                    .map(|Str(s)| PageItem::Text(s))
             }
             fn visit_str<E: serde::de::Error>(
                 self,
                 v: &str,
             ) -> std::result::Result<PageItem<'de>, E> {
-                Ok(PageItem::Text(Cow::Owned(v.to_string())))
+                StrVisitor.visit_str(v).map(|Str(s)| PageItem::Text(s))
             }
             fn visit_string<E: serde::de::Error>(
                 self,
                 v: String,
             ) -> std::result::Result<PageItem<'de>, E> {
-                Ok(PageItem::Text(Cow::Owned(v)))
+                StrVisitor.visit_string(v).map(|Str(s)| PageItem::Text(s))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
