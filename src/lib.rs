@@ -11,6 +11,7 @@ pub mod callback;
 pub mod config;
 pub mod coordinator;
 pub mod error;
+pub mod eventloop;
 pub mod file;
 pub mod glob;
 pub mod journal;

@@ -37,6 +37,7 @@ mod store;
 mod stream;
 // After `store` and `stream`: napi-derive must have seen the structs it adds factories to.
 mod redis;
+mod uv;
 
 /// `mi_option_purge_delay` in mimalloc's `mi_option_e` (the same index in v2 and v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -88,8 +89,9 @@ static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
 // see, so it counts them as unused.
 #[allow(dead_code)]
 #[napi]
-pub fn set_settlement_target(outbox: &outbox::Outbox, target: u32) {
+pub fn set_settlement_target(env: Env, outbox: &outbox::Outbox, target: u32) {
     SETTLER.with(|s| *s.borrow_mut() = Some((outbox.core.clone(), target)));
+    uv::install(env.raw());
 }
 
 /// Runs `fut` on the calling thread if it completes without waiting (memory backends);
@@ -128,6 +130,7 @@ where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = crate::Result<T>> + Send + 'static,
 {
+    crate::eventloop::reset_used();
     match poll_once(fut) {
         Polled::Ready(out) => out.map(Either::A).map_err(js_err),
         Polled::Pending(rest) => {
@@ -137,14 +140,20 @@ where
                 )));
             };
             let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
-            crate::runtime::spawn(async move {
+            let settle = async move {
                 let text = rest
                     .await
                     .and_then(|v| payload(ticket, &v))
                     .unwrap_or_else(|e| error_payload(ticket, &e));
                 outbox.push(target, Json::trusted(text));
-            })
-            .map_err(js_err)?;
+            };
+            // Waiting for a reply this thread's loop reads: it goes on here (see
+            // src/eventloop.rs); anything else waits on the runtime.
+            if crate::eventloop::used() {
+                crate::eventloop::adopt(Box::pin(settle));
+            } else {
+                crate::runtime::spawn(settle).map_err(js_err)?;
+            }
             let mut obj = Object::new(env)?;
             obj.set("nventTicket", ticket as f64)?;
             Ok(Either::B(obj))

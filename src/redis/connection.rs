@@ -11,17 +11,21 @@
 //! - The password is kept only inside the driver's connection info: it is never formatted
 //!   into a message, a log line or `Debug` output (see [`RedisConfig`]'s `Debug`).
 
+use super::looped::{self, LoopConn};
 use crate::error::{NventError, Result};
+use crate::eventloop;
 use crate::options::Opts;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::RedisFuture;
 use redis::{
     AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo,
     RedisConnectionInfo, TlsCertificates,
 };
 use serde_json::Value;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Default of `connection.connectTimeout` and `connection.commandTimeout` (SPEC §9).
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
@@ -189,6 +193,11 @@ impl RedisConfig {
         Ok(())
     }
 
+    /// The password, for the handshake of a connection opened here (never for messages).
+    pub(super) fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
     /// `host:port`, for messages.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
@@ -271,6 +280,31 @@ struct Inner {
     config: RedisConfig,
     client: Client,
     manager: OnceLock<std::result::Result<ConnectionManager, NventError>>,
+    /// Whether commands made on a JS thread may use an event-loop connection.
+    loop_io: bool,
+    looped: Mutex<Slot>,
+    /// Commands made on a JS thread that are in flight on the shared connection: the
+    /// event-loop connection takes over only when none is, so that it never overtakes them.
+    js_in_flight: AtomicUsize,
+}
+
+/// The event-loop connection's state (see `looped.rs`).
+enum Slot {
+    Idle,
+    Connecting,
+    /// Connected and authenticated; the next command on the JS thread starts watching it.
+    Ready(std::net::TcpStream),
+    Live(Arc<LoopConn>),
+    /// Opening one failed or it dropped; try again after this.
+    Retry(Instant),
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Slot::Live(c) = &*self.looped.lock().unwrap_or_else(|p| p.into_inner()) {
+            c.close();
+        }
+    }
 }
 
 impl Redis {
@@ -280,12 +314,81 @@ impl Redis {
     /// `NVENT_INVALID_ARGUMENT` for a configuration the driver refuses (bad TLS PEM).
     pub fn new(config: RedisConfig) -> Result<Redis> {
         let client = config.client()?;
+        // TLS stays on the driver's connection; NVENT_LOOP_IO=0 turns the event-loop
+        // connection off (for comparisons, or as an escape hatch).
+        let loop_io =
+            config.tls.is_none() && std::env::var("NVENT_LOOP_IO").map_or(true, |v| v != "0");
         Ok(Redis {
             inner: Arc::new(Inner {
                 config,
                 client,
                 manager: OnceLock::new(),
+                loop_io,
+                looped: Mutex::new(Slot::Idle),
+                js_in_flight: AtomicUsize::new(0),
             }),
+        })
+    }
+
+    /// The event-loop connection, when this thread has a loop and it is up; otherwise
+    /// `None`, after starting to open one in the background if none is on its way.
+    fn looped(&self) -> Option<Arc<LoopConn>> {
+        if !self.inner.loop_io || !eventloop::here() {
+            return None;
+        }
+        let mut slot = self.inner.looped.lock().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            Slot::Live(c) if c.usable() => return Some(c.clone()),
+            Slot::Live(c) if !c.is_owner() => return None,
+            Slot::Live(_) => *slot = Slot::Retry(Instant::now() + LOOP_RETRY),
+            Slot::Ready(_) if self.inner.js_in_flight.load(Ordering::Acquire) == 0 => {
+                let Slot::Ready(stream) = std::mem::replace(&mut *slot, Slot::Idle) else {
+                    return None;
+                };
+                return match LoopConn::open(stream, self.inner.config.command_timeout) {
+                    Some(c) => {
+                        *slot = Slot::Live(c.clone());
+                        Some(c)
+                    }
+                    None => {
+                        *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
+                        None
+                    }
+                };
+            }
+            _ => {}
+        }
+        let due = match &*slot {
+            Slot::Idle => true,
+            Slot::Retry(at) => Instant::now() >= *at,
+            _ => false,
+        };
+        if due {
+            *slot = Slot::Connecting;
+            let weak = Arc::downgrade(&self.inner);
+            let config = self.inner.config.clone();
+            let started = crate::runtime::spawn(async move {
+                let opened = looped::connect(&config).await;
+                if let Some(inner) = weak.upgrade() {
+                    *inner.looped.lock().unwrap_or_else(|p| p.into_inner()) = match opened {
+                        Ok(stream) => Slot::Ready(stream),
+                        Err(_) => Slot::Retry(Instant::now() + LOOP_RETRY),
+                    };
+                }
+            });
+            if started.is_err() {
+                *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
+            }
+        }
+        None
+    }
+
+    /// The command connection: the event-loop one for commands made on a JS thread while
+    /// it is up, the shared one otherwise.
+    fn commands(&self) -> Result<Commands> {
+        Ok(Commands {
+            redis: self.clone(),
+            shared: self.conn()?,
         })
     }
 
@@ -349,7 +452,7 @@ impl Redis {
     /// # Errors
     /// Classified driver errors (see [`classify`]).
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        let mut conn = self.conn()?;
+        let mut conn = self.commands()?;
         cmd.query_async(&mut conn).await.map_err(|e| self.error(&e))
     }
 
@@ -358,7 +461,7 @@ impl Redis {
     /// # Errors
     /// Classified driver errors.
     pub async fn pipe<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
-        let mut conn = self.conn()?;
+        let mut conn = self.commands()?;
         pipe.query_async(&mut conn)
             .await
             .map_err(|e| self.error(&e))
@@ -372,10 +475,111 @@ impl Redis {
         &self,
         inv: &redis::ScriptInvocation<'_>,
     ) -> Result<T> {
-        let mut conn = self.conn()?;
+        let mut conn = self.commands()?;
         inv.invoke_async(&mut conn)
             .await
             .map_err(|e| self.error(&e))
+    }
+}
+
+/// How long to wait before opening another event-loop connection after one failed.
+const LOOP_RETRY: Duration = Duration::from_millis(500);
+
+/// The connection [`Redis::query`], [`Redis::pipe`] and [`Redis::script`] send on: each
+/// command goes to the event-loop connection when it is usable from the calling thread,
+/// to the shared connection otherwise.
+struct Commands {
+    redis: Redis,
+    shared: ConnectionManager,
+}
+
+/// Counts a command made on a JS thread while it is in flight on the shared connection.
+struct InFlight(Option<Arc<Inner>>);
+
+impl InFlight {
+    fn new(redis: &Redis) -> InFlight {
+        if !redis.inner.loop_io || !eventloop::here() {
+            return InFlight(None);
+        }
+        redis.inner.js_in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(Some(redis.inner.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(inner) = &self.0 {
+            inner.js_in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+fn no_reply() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "the connection was dropped before replying",
+    ))
+}
+
+impl redis::aio::ConnectionLike for Commands {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        if let Some(rx) = self
+            .redis
+            .looped()
+            .and_then(|c| c.send(&cmd.get_packed_command(), 1))
+        {
+            return Box::pin(async move {
+                rx.await
+                    .map_err(|_| no_reply())??
+                    .pop()
+                    .ok_or_else(no_reply)
+            });
+        }
+        let counted = InFlight::new(&self.redis);
+        Box::pin(async move {
+            let r = self.shared.req_packed_command(cmd).await;
+            drop(counted);
+            r
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        if let Some(rx) = self
+            .redis
+            .looped()
+            .and_then(|c| c.send(&pipeline.get_packed_pipeline(), offset + count))
+        {
+            return Box::pin(async move {
+                let mut replies = rx.await.map_err(|_| no_reply())??;
+                // A transaction's MULTI and QUEUED replies are skipped; an error among them
+                // means the server refused the transaction.
+                if let Some(e) = replies.iter().take(offset).find_map(|v| match v {
+                    redis::Value::ServerError(e) => Some(e.clone()),
+                    _ => None,
+                }) {
+                    return Err(e.into());
+                }
+                Ok(replies.split_off(offset.min(replies.len())))
+            });
+        }
+        let counted = InFlight::new(&self.redis);
+        Box::pin(async move {
+            let r = self
+                .shared
+                .req_packed_commands(pipeline, offset, count)
+                .await;
+            drop(counted);
+            r
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.shared.get_db()
     }
 }
 

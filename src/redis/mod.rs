@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod keys;
+mod looped;
 pub mod pubsub;
 pub mod scripts;
 

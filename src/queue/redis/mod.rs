@@ -563,7 +563,11 @@ impl Shared {
                 }
             }
         };
-        if crate::runtime::spawn(run).is_err() {
+        // On the JS thread (the add before finished there), the batch is sent from there
+        // too (src/eventloop.rs); elsewhere it runs on the runtime.
+        if crate::eventloop::here() {
+            crate::eventloop::start(Box::pin(run));
+        } else if crate::runtime::spawn(run).is_err() {
             // No runtime: nothing can run the queued adds; tell their callers.
             let mut adds = self.adds.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(a) = adds.get_mut(queue) {

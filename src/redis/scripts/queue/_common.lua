@@ -43,8 +43,25 @@ local function emit(name, payload)
   redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', 'e', name, 'p', payload)
 end
 
-local function waitingCount() return redis.call('LLEN', K_WAIT) + redis.call('ZCARD', K_PRIO) end
-local function isPaused() return redis.call('HGET', K_META, 'paused') == '1' end
+-- The lengths of wait and prio, read once per script run and kept up to date by every
+-- write to them below (a script that writes them otherwise calls forgetCounts): the
+-- hand-over loops ask for them often, and each read is a command.
+local nWait, nPrio = nil, nil
+local function readCounts()
+  if nWait == nil then
+    nWait, nPrio = redis.call('LLEN', K_WAIT), redis.call('ZCARD', K_PRIO)
+  end
+end
+local function forgetCounts() nWait, nPrio = nil, nil end
+local function waitingCount()
+  readCounts()
+  return nWait + nPrio
+end
+local pausedNow = nil
+local function isPaused()
+  if pausedNow == nil then pausedNow = redis.call('HGET', K_META, 'paused') == '1' end
+  return pausedNow
+end
 
 -- Tells idle workers of every instance that waiting went from none to some.
 local function wakeIfFilled(before)
@@ -57,11 +74,11 @@ local function pushWaiting(id, pri, lifo)
   if pri then
     local pc = redis.call('HINCRBY', K_META, 'pc', 1) % 2147483648
     if lifo then pc = -pc end
-    redis.call('ZADD', K_PRIO, pri * 4294967296 + pc, id)
-  elseif lifo then
-    redis.call('LPUSH', K_WAIT, id)
+    local n = redis.call('ZADD', K_PRIO, pri * 4294967296 + pc, id)
+    if nPrio then nPrio = nPrio + n end
   else
-    redis.call('RPUSH', K_WAIT, id)
+    redis.call(lifo and 'LPUSH' or 'RPUSH', K_WAIT, id)
+    if nWait then nWait = nWait + 1 end
   end
 end
 
@@ -184,7 +201,10 @@ local function addJob(i, seq)
 end
 
 local function flushAdded()
-  if #added > 0 then redis.call('RPUSH', K_WAIT, unpack(added)) end
+  if #added > 0 then
+    redis.call('RPUSH', K_WAIT, unpack(added))
+    if nWait then nWait = nWait + #added end
+  end
   added = {}
 end
 
@@ -230,11 +250,18 @@ end
 local function take(max, lockMs, out, idle)
   if max <= 0 or isPaused() then return 0 end
   local ids = {}
-  local z = redis.call('ZPOPMIN', K_PRIO, max)
-  for i = 1, #z, 2 do ids[#ids + 1] = z[i] end
-  if #ids < max then
+  readCounts()
+  if nPrio > 0 then
+    local z = redis.call('ZPOPMIN', K_PRIO, max)
+    for i = 1, #z, 2 do ids[#ids + 1] = z[i] end
+    nPrio = nPrio - #ids
+  end
+  if #ids < max and nWait > 0 then
     local l = redis.call('LPOP', K_WAIT, max - #ids)
-    if l then for _, id in ipairs(l) do ids[#ids + 1] = id end end
+    if l then
+      for _, id in ipairs(l) do ids[#ids + 1] = id end
+      nWait = nWait - #l
+    end
   end
   if #ids < max then registerIdle(idle, lockMs) end
   if #ids == 0 then return 0 end

@@ -6,6 +6,7 @@ local k = jobKey(id)
 if redis.call('EXISTS', k) == 0 then return 0 end
 redis.call('LREM', K_WAIT, 1, id)
 redis.call('ZREM', K_PRIO, id)
+forgetCounts()
 redis.call('ZREM', K_DELAYED, id)
 redis.call('HDEL', K_ACTIVE, id)
 -- Finished lists: O(n) in their length, as removing a finished job is rare.

@@ -1,0 +1,377 @@
+//! A command connection driven by the JS thread's event loop (`crate::eventloop`).
+//!
+//! Commands made on the JS thread are written to this socket right there, and their
+//! replies are read when the loop sees the socket readable, so a round trip wakes only
+//! redis-server and the JS thread (see the module docs of `eventloop` for why that
+//! matters). Everything else about commands stays as on the shared connection:
+//! - replies come back in order, one pending entry per command or pipeline;
+//! - a command unanswered after `commandTimeout` fails, with every command behind it, as
+//!   `NVENT_BACKEND_UNAVAILABLE`, and the connection is dropped (its later replies could no
+//!   longer be matched to their commands); a watchdog task on the runtime checks this;
+//! - a dropped connection fails what it had in flight; the next commands use the shared
+//!   connection while a new one is opened in the background.
+//!
+//! Only the thread whose loop watches the socket writes to it; commands from any other
+//! thread (runtime tasks) go to the shared connection.
+
+use super::connection::RedisConfig;
+use crate::eventloop;
+use bytes::BytesMut;
+use redis::{RedisError, RedisResult, Value};
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio_util::codec::Decoder;
+
+type Reply = oneshot::Sender<RedisResult<Vec<Value>>>;
+
+struct Pending {
+    /// Replies this entry takes (1 for a command; a pipeline's count, MULTI/EXEC included).
+    expect: usize,
+    replies: Vec<Value>,
+    reply: Reply,
+    sent: Instant,
+}
+
+struct ConnState {
+    /// Bytes the socket has not taken yet.
+    out: Vec<u8>,
+    input: BytesMut,
+    codec: redis::ValueCodec,
+    pending: VecDeque<Pending>,
+    writable_wanted: bool,
+    broken: bool,
+}
+
+pub(crate) struct LoopConn {
+    owner: ThreadId,
+    stream: TcpStream,
+    timeout: Duration,
+    state: Mutex<ConnState>,
+}
+
+fn key(c: &LoopConn) -> usize {
+    c as *const LoopConn as usize
+}
+
+fn with_watch(c: &LoopConn, f: impl FnOnce(&dyn eventloop::Watch)) {
+    eventloop::with_watch(key(c), f);
+}
+
+fn unwatch(c: &LoopConn) {
+    eventloop::unwatch(key(c));
+}
+
+fn dropped() -> RedisError {
+    RedisError::from(std::io::Error::new(
+        ErrorKind::ConnectionReset,
+        "the connection was dropped",
+    ))
+}
+
+fn timed_out() -> RedisError {
+    RedisError::from(std::io::Error::new(ErrorKind::TimedOut, "no reply in time"))
+}
+
+impl LoopConn {
+    /// Watches `stream` (connected, handshake done) with this thread's loop.
+    pub(crate) fn open(stream: TcpStream, timeout: Duration) -> Option<Arc<LoopConn>> {
+        use std::os::fd::AsRawFd;
+        stream.set_nonblocking(true).ok()?;
+        let conn = Arc::new(LoopConn {
+            owner: std::thread::current().id(),
+            stream,
+            timeout,
+            state: Mutex::new(ConnState {
+                out: Vec::new(),
+                input: BytesMut::with_capacity(64 * 1024),
+                codec: redis::ValueCodec::default(),
+                pending: VecDeque::new(),
+                writable_wanted: false,
+                broken: false,
+            }),
+        });
+        if !eventloop::keep_watch(key(&conn), conn.stream.as_raw_fd(), conn.clone()) {
+            return None;
+        }
+        let weak = Arc::downgrade(&conn);
+        // The watchdog checks a few times per timeout; an idle connection costs one timer
+        // wake per check.
+        let period = (timeout / 4).max(Duration::from_millis(5));
+        if crate::runtime::spawn(watchdog(weak, period)).is_err() {
+            conn.close();
+            return None;
+        }
+        Some(conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn is_owner(&self) -> bool {
+        std::thread::current().id() == self.owner
+    }
+
+    /// Usable from this thread now.
+    pub(crate) fn usable(&self) -> bool {
+        std::thread::current().id() == self.owner && !self.lock().broken
+    }
+
+    /// Sends `bytes` (packed commands answered by `expect` replies). `None` when nothing
+    /// was sent (wrong thread, connection broken): the caller uses the shared connection.
+    pub(crate) fn send(
+        &self,
+        bytes: &[u8],
+        expect: usize,
+    ) -> Option<oneshot::Receiver<RedisResult<Vec<Value>>>> {
+        if std::thread::current().id() != self.owner {
+            return None;
+        }
+        let mut st = self.lock();
+        if st.broken {
+            return None;
+        }
+        let mut written = 0;
+        if st.out.is_empty() {
+            loop {
+                match (&self.stream).write(&bytes[written..]) {
+                    Ok(n) => {
+                        written += n;
+                        if written == bytes.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) if written == 0 => {
+                        // Nothing of it reached the server: it can go elsewhere.
+                        let failed = self.break_up(&mut st, dropped);
+                        drop(st);
+                        finish(failed);
+                        return None;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        st.out.extend_from_slice(&bytes[written..]);
+        let (tx, rx) = oneshot::channel();
+        st.pending.push_back(Pending {
+            expect,
+            replies: Vec::with_capacity(expect.min(64)),
+            reply: tx,
+            sent: Instant::now(),
+        });
+        if !st.out.is_empty() && !st.writable_wanted {
+            st.writable_wanted = true;
+            drop(st);
+            with_watch(self, |w| w.want_writable(true));
+        }
+        eventloop::mark_used();
+        Some(rx)
+    }
+
+    /// Marks the connection broken and takes what it had in flight, to be failed with
+    /// `why` outside the lock.
+    fn break_up(
+        &self,
+        st: &mut ConnState,
+        why: fn() -> RedisError,
+    ) -> Vec<(Reply, RedisResult<Vec<Value>>)> {
+        st.broken = true;
+        let _ = self.stream.shutdown(Shutdown::Both);
+        st.pending
+            .drain(..)
+            .map(|p| (p.reply, Err(why())))
+            .collect()
+    }
+
+    /// Drops the connection (from any thread): what is in flight fails, and the loop
+    /// stops watching the socket when it sees it closed.
+    pub(crate) fn close(&self) {
+        let failed = {
+            let mut st = self.lock();
+            self.break_up(&mut st, dropped)
+        };
+        finish(failed);
+    }
+
+    /// The watchdog's check: fails everything once the oldest command waited too long.
+    /// False once the connection is gone.
+    fn expire(&self) -> bool {
+        let failed = {
+            let mut st = self.lock();
+            if st.broken {
+                return false;
+            }
+            match st.pending.front() {
+                Some(p) if p.sent.elapsed() >= self.timeout => self.break_up(&mut st, timed_out),
+                _ => return true,
+            }
+        };
+        finish(failed);
+        false
+    }
+
+    /// Writes what waits, reads what came: runs on the owner thread, inside a loop turn.
+    fn pump(&self, writable: bool) -> Vec<(Reply, RedisResult<Vec<Value>>)> {
+        let mut done = Vec::new();
+        let mut st = self.lock();
+        if st.broken {
+            return done;
+        }
+        if writable || !st.out.is_empty() {
+            let mut written = 0;
+            while written < st.out.len() {
+                match (&self.stream).write(&st.out[written..]) {
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => return self.break_up(&mut st, dropped),
+                }
+            }
+            st.out.drain(..written);
+        }
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match (&self.stream).read(&mut buf) {
+                Ok(0) => {
+                    done.extend(self.break_up(&mut st, dropped));
+                    return done;
+                }
+                Ok(n) => st.input.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    done.extend(self.break_up(&mut st, dropped));
+                    return done;
+                }
+            }
+        }
+        let st = &mut *st;
+        loop {
+            let value = match st.codec.decode(&mut st.input) {
+                Ok(Some(v)) => v,
+                Ok(None) => break,
+                Err(_) => {
+                    done.extend(self.break_up(st, dropped));
+                    return done;
+                }
+            };
+            let Some(front) = st.pending.front_mut() else {
+                // A reply nobody asked for: the stream is out of step.
+                done.extend(self.break_up(st, dropped));
+                return done;
+            };
+            front.replies.push(value);
+            if front.replies.len() == front.expect {
+                if let Some(p) = st.pending.pop_front() {
+                    done.push((p.reply, Ok(p.replies)));
+                }
+            }
+        }
+        done
+    }
+}
+
+fn finish(done: Vec<(Reply, RedisResult<Vec<Value>>)>) {
+    for (reply, result) in done {
+        let _ = reply.send(result);
+    }
+}
+
+impl eventloop::Io for LoopConn {
+    fn ready(&self, _readable: bool, writable: bool, _failed: bool) {
+        let done = self.pump(writable);
+        let (broken, idle_writer) = {
+            let st = self.lock();
+            (st.broken, st.writable_wanted && st.out.is_empty())
+        };
+        if idle_writer {
+            self.lock().writable_wanted = false;
+            with_watch(self, |w| w.want_writable(false));
+        }
+        // Replies first: their waiters run at the end of this turn.
+        finish(done);
+        if broken {
+            unwatch(self);
+        }
+    }
+}
+
+/// Opens a plain TCP connection to the configured server and authenticates it and selects
+/// its database, as the driver does for its own connections.
+///
+/// # Errors
+/// As the driver's connections: classified (`NVENT_AUTH`, `NVENT_BACKEND_UNAVAILABLE`).
+pub(crate) async fn connect(c: &RedisConfig) -> crate::Result<TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let unreachable = |why: &str| crate::NventError::BackendUnavailable {
+        message: format!("redis at {} is unreachable ({why})", c.address()),
+    };
+    let handshake = async {
+        let mut s = tokio::net::TcpStream::connect((c.host.as_str(), c.port))
+            .await
+            .map_err(|_| unreachable("connect failed"))?;
+        s.set_nodelay(true)
+            .map_err(|_| unreachable("connect failed"))?;
+        let mut hello = Vec::new();
+        let mut expect = 0;
+        if let Some(p) = c.password() {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(u) = &c.username {
+                auth.arg(u.as_str());
+            }
+            auth.arg(p).write_packed_command(&mut hello);
+            expect += 1;
+        }
+        if c.db != 0 {
+            redis::cmd("SELECT")
+                .arg(c.db)
+                .write_packed_command(&mut hello);
+            expect += 1;
+        }
+        s.write_all(&hello)
+            .await
+            .map_err(|_| unreachable("connection dropped"))?;
+        let mut codec = redis::ValueCodec::default();
+        let mut input = BytesMut::new();
+        while expect > 0 {
+            match codec.decode(&mut input) {
+                Ok(Some(redis::Value::ServerError(e))) => {
+                    return Err(super::connection::classify(&e.into(), c));
+                }
+                Ok(Some(_)) => expect -= 1,
+                Ok(None) => {
+                    if s.read_buf(&mut input)
+                        .await
+                        .map_err(|_| unreachable("connection dropped"))?
+                        == 0
+                    {
+                        return Err(unreachable("connection dropped"));
+                    }
+                }
+                Err(_) => return Err(unreachable("bad reply")),
+            }
+        }
+        s.into_std().map_err(|_| unreachable("connect failed"))
+    };
+    tokio::time::timeout(c.connect_timeout, handshake)
+        .await
+        .map_err(|_| unreachable("connect timed out"))?
+}
+
+async fn watchdog(conn: Weak<LoopConn>, period: Duration) {
+    loop {
+        tokio::time::sleep(period).await;
+        match conn.upgrade() {
+            Some(c) if c.expire() => {}
+            _ => return,
+        }
+    }
+}
