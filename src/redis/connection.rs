@@ -297,6 +297,8 @@ enum Slot {
     Live(Arc<LoopConn>),
     /// Opening one failed or it dropped; try again after this.
     Retry(Instant),
+    /// The adapter closed: commands use the shared connection, none is opened again.
+    Closed,
 }
 
 impl Drop for Inner {
@@ -370,10 +372,14 @@ impl Redis {
             let started = crate::runtime::spawn(async move {
                 let opened = looped::connect(&config).await;
                 if let Some(inner) = weak.upgrade() {
-                    *inner.looped.lock().unwrap_or_else(|p| p.into_inner()) = match opened {
-                        Ok(stream) => Slot::Ready(stream),
-                        Err(_) => Slot::Retry(Instant::now() + LOOP_RETRY),
-                    };
+                    let mut slot = inner.looped.lock().unwrap_or_else(|p| p.into_inner());
+                    // Closed meanwhile: the new connection is dropped here.
+                    if matches!(*slot, Slot::Connecting) {
+                        *slot = match opened {
+                            Ok(stream) => Slot::Ready(stream),
+                            Err(_) => Slot::Retry(Instant::now() + LOOP_RETRY),
+                        };
+                    }
                 }
             });
             if started.is_err() {
@@ -381,6 +387,18 @@ impl Redis {
             }
         }
         None
+    }
+
+    /// Closes the event-loop connection for good (the adapter is closing): what it has in
+    /// flight fails, and later commands use the shared connection.
+    pub fn close_loop(&self) {
+        let old = std::mem::replace(
+            &mut *self.inner.looped.lock().unwrap_or_else(|p| p.into_inner()),
+            Slot::Closed,
+        );
+        if let Slot::Live(c) = old {
+            c.close();
+        }
     }
 
     /// The command connection: the event-loop one for commands made on a JS thread while

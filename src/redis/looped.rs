@@ -304,6 +304,9 @@ impl eventloop::Io for LoopConn {
     }
 }
 
+/// The client name of event-loop connections (`CLIENT LIST` shows it).
+pub const LOOP_CLIENT_NAME: &str = "nvent-loop";
+
 /// Opens a plain TCP connection to the configured server and authenticates it and selects
 /// its database, as the driver does for its own connections.
 ///
@@ -336,6 +339,15 @@ pub(crate) async fn connect(c: &RedisConfig) -> crate::Result<TcpStream> {
                 .write_packed_command(&mut hello);
             expect += 1;
         }
+        // Named, so that `CLIENT LIST` tells it apart; a user not allowed CLIENT (a
+        // least-privilege ACL) gets an error here, which is ignored.
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(LOOP_CLIENT_NAME)
+            .write_packed_command(&mut hello);
+        let named = expect;
+        expect += 1;
+        let mut seen = 0;
         s.write_all(&hello)
             .await
             .map_err(|_| unreachable("connection dropped"))?;
@@ -343,10 +355,13 @@ pub(crate) async fn connect(c: &RedisConfig) -> crate::Result<TcpStream> {
         let mut input = BytesMut::new();
         while expect > 0 {
             match codec.decode(&mut input) {
-                Ok(Some(redis::Value::ServerError(e))) => {
+                Ok(Some(redis::Value::ServerError(e))) if seen != named => {
                     return Err(super::connection::classify(&e.into(), c));
                 }
-                Ok(Some(_)) => expect -= 1,
+                Ok(Some(_)) => {
+                    expect -= 1;
+                    seen += 1;
+                }
                 Ok(None) => {
                     if s.read_buf(&mut input)
                         .await

@@ -1202,6 +1202,7 @@ impl QueueAdapter for RedisQueueAdapter {
                 // Best effort: unreleased jobs come back when their leases run out.
                 let _ = s.script::<i64>(&inv).await;
             }
+            s.redis.close_loop();
             Ok(())
         })
         .await

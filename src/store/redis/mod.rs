@@ -364,6 +364,7 @@ impl StoreAdapter for RedisStoreAdapter {
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         self.follower.close();
+        self.redis.close_loop();
         Ok(())
     }
 }

@@ -418,6 +418,7 @@ impl StreamAdapter for RedisStreamAdapter {
             r.stop();
         }
         self.hub.close();
+        self.redis.close_loop();
         Ok(())
     }
 }
