@@ -119,6 +119,27 @@ describe('redis: the event-loop connection', { skip }, () => {
     }
   })
 
+  test('a reply that waits for a busy JS thread longer than commandTimeout is not a timeout', async () => {
+    const store = new RedisStoreAdapter({ connection: { ...server.connection, commandTimeout: 300 }, prefix: unique('loopbusy') })
+    try {
+      await waitFor(async () => {
+        await store.kv.get('warm')
+        return (await loopClients(server)).some((c) => c.cmd === 'get')
+      }, { what: 'the event-loop connection', timeoutMs: 10000, intervalMs: 20 })
+      const set = store.kv.set('k', { v: 1 })
+      const got = store.kv.get('k')
+      // The batch goes out in a microtask queued before this continuation.
+      await Promise.resolve()
+      // The server answers at once; this thread reads the replies only after 1 s.
+      const until = Date.now() + 1000
+      while (Date.now() < until) {}
+      await set
+      assert.deepEqual(await got, { v: 1 })
+    } finally {
+      await store.close()
+    }
+  })
+
   test('a worker thread gets its own event-loop connection and exits cleanly', async () => {
     const prefix = unique('loopworker')
     const source = `

@@ -7,7 +7,10 @@
 //! - replies come back in order, one pending entry per command or pipeline;
 //! - a command unanswered after `commandTimeout` fails, with every command behind it, as
 //!   `NVENT_BACKEND_UNAVAILABLE`, and the connection is dropped (its later replies could no
-//!   longer be matched to their commands); a watchdog task on the runtime checks this;
+//!   longer be matched to their commands); a watchdog task on the runtime checks this. A
+//!   reply that came but waits for a busy JS thread to read it is not a timeout: the
+//!   watchdog sees the bytes in the socket and leaves the command be, as the shared
+//!   connection would have read it in time;
 //! - a dropped connection fails what it had in flight; the next commands use the shared
 //!   connection while a new one is opened in the background.
 //!
@@ -210,12 +213,20 @@ impl LoopConn {
                 return false;
             }
             match st.pending.front() {
-                Some(p) if p.sent.elapsed() >= self.timeout => self.break_up(&mut st, timed_out),
+                Some(p) if p.sent.elapsed() >= self.timeout && !self.answered() => {
+                    self.break_up(&mut st, timed_out)
+                }
                 _ => return true,
             }
         };
         finish(failed);
         false
+    }
+
+    /// Whether bytes wait in the socket: the server answered and the JS thread has not read
+    /// them yet (it is busy), which is no reason to give up on the connection.
+    fn answered(&self) -> bool {
+        matches!(self.stream.peek(&mut [0u8; 1]), Ok(n) if n > 0)
     }
 
     /// Writes what waits, reads what came: runs on the owner thread, inside a loop turn.
