@@ -78,6 +78,31 @@ describe('redis: the event-loop connection', { skip }, () => {
     }
   })
 
+  test('writes larger than the socket takes at once, and replies that come in pieces', async () => {
+    const store = new RedisStoreAdapter({ connection: server.connection, prefix: unique('loopbig') })
+    try {
+      await waitFor(async () => {
+        await store.kv.get('warm')
+        return (await loopClients(server)).some((c) => c.cmd === 'get')
+      }, { what: 'the event-loop connection', timeoutMs: 10000, intervalMs: 20 })
+      // One command of 12 MB alone in flight: no reply can come before all of it is written,
+      // so the rest goes out only when the loop reports the socket writable again.
+      const huge = { blob: 'z'.repeat(12 << 20) }
+      await store.kv.set('huge', huge)
+      assert.deepEqual(await store.kv.get('huge'), huge)
+      // ~24 MB in one turn, then its reads: the replies come in pieces.
+      const values = Array.from({ length: 24 }, (_, i) => ({ i, blob: String.fromCharCode(97 + i).repeat(1 << 20) }))
+      await Promise.all(values.map((v, i) => store.kv.set(`big${i}`, v)))
+      const back = await Promise.all(values.map((_, i) => store.kv.get(`big${i}`)))
+      assert.equal(back.length, 24)
+      back.forEach((v, i) => assert.deepEqual(v, values[i]))
+      const [loop] = await loopClients(server)
+      assert.equal(loop.name, 'nvent-loop')
+    } finally {
+      await store.close()
+    }
+  })
+
   test('a killed event-loop connection fails what it had in flight; later calls succeed', async () => {
     const store = new RedisStoreAdapter({ connection: server.connection, prefix: unique('loopkill') })
     const queue = new RedisQueueAdapter({ connection: server.connection, prefix: unique('loopkillq') })

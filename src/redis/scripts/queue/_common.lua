@@ -314,13 +314,13 @@ end
 -- own entry (`self`) gets its job in `own` (the script's reply) instead of a message.
 local function pushToIdle(self, own)
   if isPaused() then return end
-  redis.call('ZREMRANGEBYSCORE', K_IDLE, '-inf', NOW)
   while waitingCount() > 0 do
-    local e = redis.call('ZRANGE', K_IDLE, 0, 0)
+    -- Entries are scored by when they lapse: the first is the longest idle, and lapsed
+    -- ones (their worker stopped renewing) come first and are dropped on the way.
+    local e = redis.call('ZPOPMIN', K_IDLE)
     if #e == 0 then return end
-    redis.call('ZREM', K_IDLE, e[1])
     local channel, lockMs = string.match(e[1], '^(.*)|(%d+)$')
-    if channel then
+    if channel and tonumber(e[2]) > NOW then
       if e[1] == self then
         if take(1, tonumber(lockMs), own) == 0 then return end
       else
