@@ -167,10 +167,11 @@ local function addJob(i, seq)
     id = nextId()
   end
   local name, delay, extra = ARGV[i + 1], tonumber(ARGV[i + 4]), ARGV[i + 5]
-  -- The common case (no options, no delay) without building a field table: ~0.6 us less
-  -- per job, a seventh of the script's time for a batch of plain adds.
+  -- The common case (no options, no delay) without building a field table, and without
+  -- `state` (absent means waiting): ~0.9 us less per job, a fifth of the script's time for
+  -- a batch of plain adds.
   if extra == '' and delay == 0 and ARGV[i + 3] == '' then
-    redis.call('HSET', JOB_PREFIX .. id, 'name', name, 'data', ARGV[i + 2], 'ts', NOW_S, 'seq', int(seq), 'state', 'waiting')
+    redis.call('HSET', JOB_PREFIX .. id, 'name', name, 'data', ARGV[i + 2], 'ts', NOW_S, 'seq', int(seq))
     added[#added + 1] = id
     if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
     return id
