@@ -44,8 +44,13 @@ function child(code, connection, env = {}) {
     let err = ''
     p.stdout.on('data', (d) => (out += d))
     p.stderr.on('data', (d) => (err += d))
+    // A child that does not exit by itself fails its test instead of hanging the suite.
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30000)
     p.on('error', reject)
-    p.on('exit', (code, signal) => resolve({ code, signal, out, err }))
+    p.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, out, err })
+    })
   })
 }
 
@@ -202,6 +207,29 @@ describe('redis: the event-loop connection', { skip }, () => {
     } finally {
       await store.close()
     }
+  })
+
+  test('a process that never calls close() exits when its work is done', async () => {
+    const r = await child(
+      `const store = new engine.RedisStoreAdapter({ connection, prefix: ${JSON.stringify(unique('loopexit'))} })
+       const queue = new engine.RedisQueueAdapter({ connection, prefix: ${JSON.stringify(unique('loopexitq'))} })
+       const { command } = await import(${JSON.stringify(path.join(root, '__test__/helpers/redis-server.mjs'))})
+       for (let i = 0; i < 20; i++) await store.kv.set('k' + i, i)
+       await queue.enqueue('q', { name: 'job', data: 1 })
+       // Until both adapters' event-loop connections are up and in use.
+       for (let i = 0; i < 500; i++) {
+         await store.kv.get('k0')
+         await queue.getJobCounts('q')
+         const list = String(await command(connection.port, ['CLIENT', 'LIST']))
+         if (list.split('\\n').filter((l) => l.includes('name=nvent-loop')).length >= 2) break
+         await new Promise((r) => setTimeout(r, 10))
+       }
+       await store.kv.get('k0')
+       console.log(await store.kv.get('k19'))`,
+      server.connection,
+    )
+    assert.equal(r.code, 0, r.err)
+    assert.equal(r.out.trim(), '19')
   })
 
   test('NVENT_LOOP_IO=0 sends everything on the shared connection, with the same results', async () => {
