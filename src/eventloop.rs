@@ -147,25 +147,24 @@ pub fn turn(f: impl FnOnce()) {
 /// Starts `work` on this thread: it is polled now, and stays here only while it waits for
 /// a loop connection's reply (see the module docs). Without a loop it goes to the runtime.
 pub fn start(work: Work) {
-    if !here() {
-        let _ = crate::runtime::spawn(work);
-        return;
-    }
-    let task = Task::new(work);
-    // As a turn: what this first poll wakes on this thread is polled before returning.
-    turn(|| task.run(false));
+    begin(work, false);
 }
 
 /// Takes over `work`, which was polled once already (with a waker that will not wake it)
 /// and is waiting for a loop connection's reply ([`used`] said so): it is polled again
 /// with a real waker and stays here.
 pub fn adopt(work: Work) {
+    begin(work, true);
+}
+
+fn begin(work: Work, waiting_here: bool) {
     if !here() {
         let _ = crate::runtime::spawn(work);
         return;
     }
     let task = Task::new(work);
-    turn(|| task.run(true));
+    // As a turn: what this first poll wakes on this thread is polled before returning.
+    turn(|| task.run(waiting_here));
 }
 
 /// Clears the record of loop use before a poll; [`used`] reads it after.
@@ -303,13 +302,29 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_task_woken_in_a_turn_finishes_on_this_thread() {
+    type Reply = tokio::sync::oneshot::Sender<u32>;
+    type Ran = (Arc<AtomicUsize>, Arc<Mutex<Option<ThreadId>>>);
+
+    /// Installs a loop here and starts a task waiting for the returned sender.
+    fn started() -> (Reply, Ran) {
         install(Rc::new(NoLoop));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let done = Arc::new(AtomicUsize::new(0));
         let on = Arc::new(Mutex::new(None));
         start(waiting(rx, done.clone(), on.clone()));
+        (tx, (done, on))
+    }
+
+    fn wait_until_done(done: &AtomicUsize) {
+        let t0 = std::time::Instant::now();
+        while done.load(Ordering::SeqCst) == 0 && t0.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_task_woken_in_a_turn_finishes_on_this_thread() {
+        let (tx, (done, on)) = started();
         assert_eq!(done.load(Ordering::SeqCst), 0);
         turn(|| {
             let _ = tx.send(7);
@@ -321,20 +336,13 @@ mod tests {
 
     #[test]
     fn a_task_woken_elsewhere_moves_to_the_runtime() {
-        install(Rc::new(NoLoop));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let done = Arc::new(AtomicUsize::new(0));
-        let on = Arc::new(Mutex::new(None));
-        start(waiting(rx, done.clone(), on.clone()));
+        let (tx, (done, on)) = started();
         std::thread::spawn(move || {
             let _ = tx.send(9);
         })
         .join()
         .unwrap();
-        let t0 = std::time::Instant::now();
-        while done.load(Ordering::SeqCst) == 0 && t0.elapsed().as_secs() < 10 {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        wait_until_done(&done);
         assert_eq!(done.load(Ordering::SeqCst), 9);
         assert_ne!(*on.lock().unwrap(), Some(std::thread::current().id()));
         uninstall();
@@ -349,10 +357,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             d.store(1, Ordering::SeqCst);
         }));
-        let t0 = std::time::Instant::now();
-        while done.load(Ordering::SeqCst) == 0 && t0.elapsed().as_secs() < 10 {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        wait_until_done(&done);
         assert_eq!(done.load(Ordering::SeqCst), 1);
         uninstall();
     }
