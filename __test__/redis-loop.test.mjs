@@ -170,6 +170,29 @@ describe('redis: the event-loop connection', { skip }, () => {
     }
   })
 
+  test('connections the server closed while idle (its timeout) are replaced without failing a call', async () => {
+    const idle = await startRedis({ extra: ['--timeout', '1'] })
+    const store = new RedisStoreAdapter({ connection: idle.connection, prefix: unique('loopidle') })
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+    try {
+      // The first call opens the event-loop connection, which then waits unused (its
+      // watch starts with the next call): the server closes it meanwhile.
+      await store.kv.set('k', 1)
+      await sleep(2500)
+      assert.equal(await store.kv.get('k'), 1)
+      // Now in use, then idle past the timeout again.
+      await waitFor(async () => {
+        await store.kv.get('k')
+        return (await loopClients(idle)).length === 1
+      }, { what: 'the event-loop connection', timeoutMs: 10000, intervalMs: 20 })
+      await sleep(2500)
+      for (let i = 0; i < 20; i++) assert.equal(await store.kv.get('k'), 1)
+    } finally {
+      await store.close()
+      await idle.close()
+    }
+  })
+
   test('a worker thread gets its own event-loop connection and exits cleanly', async () => {
     const prefix = unique('loopworker')
     const source = `

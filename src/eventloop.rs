@@ -49,6 +49,16 @@ pub trait Driver {
     /// Watches `fd` for readability until the returned watch is dropped. `None` when the
     /// loop refused it (the caller then stays on the runtime path).
     fn watch(&self, fd: i32, io: Arc<dyn Io>) -> Option<Box<dyn Watch>>;
+
+    /// A handle other threads use to run work on this loop's thread.
+    fn poster(&self) -> Option<Arc<dyn Post>>;
+}
+
+/// Runs work on one loop's thread, from any thread.
+pub trait Post: Send + Sync {
+    /// Queues `f` to run on the loop's thread, inside a [`turn`], soon. False when that loop
+    /// is gone (its environment was torn down): `f` is dropped.
+    fn post(&self, f: Box<dyn FnOnce() + Send>) -> bool;
 }
 
 thread_local! {
@@ -86,6 +96,12 @@ pub fn here() -> bool {
 pub fn watch(fd: i32, io: Arc<dyn Io>) -> Option<Box<dyn Watch>> {
     let driver = DRIVER.with(|d| d.borrow().clone())?;
     driver.watch(fd, io)
+}
+
+/// This thread's loop's [`Post`] handle, if it has a loop.
+pub fn poster() -> Option<Arc<dyn Post>> {
+    let driver = DRIVER.with(|d| d.borrow().clone())?;
+    driver.poster()
 }
 
 /// Watches `fd` with this thread's loop and keeps the watch under `key` (see
@@ -212,14 +228,17 @@ impl Task {
 
     /// Polls the task; `waiting_here` says it is known to wait for a loop reply already.
     fn run(self: &Arc<Self>, mut waiting_here: bool) {
-        let mut work =
-            match std::mem::replace(&mut *lock(&self.state), State::Polling { woken: false }) {
+        // One guard for the check and the restore: a wake in between must not be lost.
+        let mut work = {
+            let mut st = lock(&self.state);
+            match std::mem::replace(&mut *st, State::Polling { woken: false }) {
                 State::Idle(w) => w,
                 other => {
-                    *lock(&self.state) = other;
+                    *st = other;
                     return;
                 }
-            };
+            }
+        };
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
         loop {
@@ -284,6 +303,9 @@ mod tests {
     struct NoLoop;
     impl Driver for NoLoop {
         fn watch(&self, _: i32, _: Arc<dyn Io>) -> Option<Box<dyn Watch>> {
+            None
+        }
+        fn poster(&self) -> Option<Arc<dyn Post>> {
             None
         }
     }

@@ -292,10 +292,13 @@ struct Inner {
 enum Slot {
     Idle,
     Connecting,
-    /// Connected and authenticated; the next command on the JS thread starts watching it.
-    Ready(std::net::TcpStream),
-    Live(Arc<LoopConn>),
-    /// Opening one failed or it dropped; try again after this.
+    /// Watched by its thread's loop. `taken_over`: calls from JS use it (set once no call
+    /// from JS is in flight on the shared connection, so that none is overtaken).
+    Live {
+        conn: Arc<LoopConn>,
+        taken_over: bool,
+    },
+    /// Opening one failed; try again after this.
     Retry(Instant),
     /// The adapter closed: commands use the shared connection, none is opened again.
     Closed,
@@ -303,8 +306,8 @@ enum Slot {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Slot::Live(c) = &*self.looped.lock().unwrap_or_else(|p| p.into_inner()) {
-            c.close();
+        if let Slot::Live { conn, .. } = &*self.looped.lock().unwrap_or_else(|p| p.into_inner()) {
+            conn.close();
         }
     }
 }
@@ -339,52 +342,20 @@ impl Redis {
             return None;
         }
         let mut slot = self.inner.looped.lock().unwrap_or_else(|p| p.into_inner());
-        match &*slot {
-            Slot::Live(c) if c.usable() => return Some(c.clone()),
-            Slot::Live(c) if !c.is_owner() => return None,
-            Slot::Live(_) => *slot = Slot::Retry(Instant::now() + LOOP_RETRY),
-            Slot::Ready(_) if self.inner.js_in_flight.load(Ordering::Acquire) == 0 => {
-                let Slot::Ready(stream) = std::mem::replace(&mut *slot, Slot::Idle) else {
-                    return None;
-                };
-                return match LoopConn::open(stream, self.inner.config.command_timeout) {
-                    Some(c) => {
-                        *slot = Slot::Live(c.clone());
-                        Some(c)
-                    }
-                    None => {
-                        *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
-                        None
-                    }
-                };
+        match &mut *slot {
+            Slot::Live { conn, taken_over } if conn.usable() => {
+                if !*taken_over && self.inner.js_in_flight.load(Ordering::Acquire) == 0 {
+                    *taken_over = true;
+                }
+                return taken_over.then(|| conn.clone());
             }
+            Slot::Live { conn, .. } if !conn.is_owner() => return None,
+            Slot::Live { .. } => *slot = Slot::Idle,
+            Slot::Retry(at) if Instant::now() >= *at => *slot = Slot::Idle,
             _ => {}
         }
-        let due = match &*slot {
-            Slot::Idle => true,
-            Slot::Retry(at) => Instant::now() >= *at,
-            _ => false,
-        };
-        if due {
-            *slot = Slot::Connecting;
-            let weak = Arc::downgrade(&self.inner);
-            let config = self.inner.config.clone();
-            let started = crate::runtime::spawn(async move {
-                let opened = looped::connect(&config).await;
-                if let Some(inner) = weak.upgrade() {
-                    let mut slot = inner.looped.lock().unwrap_or_else(|p| p.into_inner());
-                    // Closed meanwhile: the new connection is dropped here.
-                    if matches!(*slot, Slot::Connecting) {
-                        *slot = match opened {
-                            Ok(stream) => Slot::Ready(stream),
-                            Err(_) => Slot::Retry(Instant::now() + LOOP_RETRY),
-                        };
-                    }
-                }
-            });
-            if started.is_err() {
-                *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
-            }
+        if matches!(*slot, Slot::Idle) {
+            open_loop(&self.inner, &mut slot);
         }
         None
     }
@@ -396,8 +367,8 @@ impl Redis {
             &mut *self.inner.looped.lock().unwrap_or_else(|p| p.into_inner()),
             Slot::Closed,
         );
-        if let Slot::Live(c) = old {
-            c.close();
+        if let Slot::Live { conn, .. } = old {
+            conn.close();
         }
     }
 
@@ -500,6 +471,88 @@ impl Redis {
     }
 }
 
+/// Starts opening the event-loop connection of this (JS) thread: connected and
+/// authenticated on the runtime, then watched by this thread's loop, where the connection
+/// is handed back (`eventloop::Post`) so that it is watched at once, used or not (a
+/// connection the server closes while idle is then noticed and replaced before the next
+/// call needs it).
+fn open_loop(inner: &Arc<Inner>, slot: &mut Slot) {
+    let Some(poster) = eventloop::poster() else {
+        *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
+        return;
+    };
+    *slot = Slot::Connecting;
+    let weak = Arc::downgrade(inner);
+    let config = inner.config.clone();
+    let started = crate::runtime::spawn(async move {
+        let opened = looped::connect(&config).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let stream = match opened {
+            Ok(stream) => stream,
+            Err(_) => {
+                set_if_connecting(&inner, Slot::Retry(Instant::now() + LOOP_RETRY));
+                return;
+            }
+        };
+        let weak = Arc::downgrade(&inner);
+        let timeout = inner.config.command_timeout;
+        let registered = poster.post(Box::new(move || {
+            let Some(inner) = weak.upgrade() else { return };
+            let on_break = {
+                let weak = Arc::downgrade(&inner);
+                move |age: Duration| {
+                    if let Some(inner) = weak.upgrade() {
+                        replace_loop(&inner, age);
+                    }
+                }
+            };
+            let next = match LoopConn::open(stream, timeout, Box::new(on_break)) {
+                Some(conn) => Slot::Live {
+                    conn,
+                    taken_over: false,
+                },
+                None => Slot::Retry(Instant::now() + LOOP_RETRY),
+            };
+            set_if_connecting(&inner, next);
+        }));
+        if !registered {
+            set_if_connecting(&inner, Slot::Retry(Instant::now() + LOOP_RETRY));
+        }
+    });
+    if started.is_err() {
+        *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
+    }
+}
+
+/// Moves a connecting slot on; a slot closed (or changed) meanwhile is left as it is, and a
+/// connection handed in is then dropped.
+fn set_if_connecting(inner: &Inner, next: Slot) {
+    let mut slot = inner.looped.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(*slot, Slot::Connecting) {
+        *slot = next;
+    } else if let Slot::Live { conn, .. } = next {
+        drop(slot);
+        conn.close();
+    }
+}
+
+/// The live event-loop connection broke after `age`. One that had been open a while (the
+/// server closing it while idle, a restart) is replaced at once, from its loop's thread;
+/// one that broke young waits `LOOP_RETRY`, so that a server refusing connections is not
+/// hammered. Calls go to the shared connection meanwhile.
+fn replace_loop(inner: &Arc<Inner>, age: Duration) {
+    let mut slot = inner.looped.lock().unwrap_or_else(|p| p.into_inner());
+    if !matches!(*slot, Slot::Live { .. }) {
+        return;
+    }
+    if age >= LOOP_RETRY * 2 && eventloop::here() {
+        *slot = Slot::Idle;
+        open_loop(inner, &mut slot);
+    } else {
+        *slot = Slot::Retry(Instant::now() + LOOP_RETRY);
+    }
+}
+
 /// How long to wait before opening another event-loop connection after one failed.
 const LOOP_RETRY: Duration = Duration::from_millis(500);
 
@@ -567,6 +620,10 @@ impl redis::aio::ConnectionLike for Commands {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<redis::Value>> {
+        if offset + count == 0 {
+            // An empty pipeline: nothing to send, no reply to wait for.
+            return Box::pin(async { Ok(Vec::new()) });
+        }
         if let Some(rx) = self
             .redis
             .looped()

@@ -50,11 +50,16 @@ struct ConnState {
     broken: bool,
 }
 
+/// Called once when a connection breaks, with how long it had been open.
+pub(crate) type OnBreak = Box<dyn FnOnce(Duration) + Send>;
+
 pub(crate) struct LoopConn {
     owner: ThreadId,
     stream: TcpStream,
     timeout: Duration,
     state: Mutex<ConnState>,
+    born: Instant,
+    on_break: Mutex<Option<OnBreak>>,
 }
 
 fn key(c: &LoopConn) -> usize {
@@ -82,9 +87,19 @@ fn timed_out() -> RedisError {
 
 impl LoopConn {
     /// Watches `stream` (connected, handshake done) with this thread's loop.
-    pub(crate) fn open(stream: TcpStream, timeout: Duration) -> Option<Arc<LoopConn>> {
+    pub(crate) fn open(
+        stream: TcpStream,
+        timeout: Duration,
+        on_break: OnBreak,
+    ) -> Option<Arc<LoopConn>> {
         use std::os::fd::AsRawFd;
         stream.set_nonblocking(true).ok()?;
+        // Opened a while ago and not used since: the server may have closed it (its idle
+        // `timeout`). Nothing may be waiting in it but the end of the stream.
+        match stream.peek(&mut [0u8; 1]) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            _ => return None,
+        }
         let conn = Arc::new(LoopConn {
             owner: std::thread::current().id(),
             stream,
@@ -97,6 +112,8 @@ impl LoopConn {
                 writable_wanted: false,
                 broken: false,
             }),
+            born: Instant::now(),
+            on_break: Mutex::new(Some(on_break)),
         });
         if !eventloop::keep_watch(key(&conn), conn.stream.as_raw_fd(), conn.clone()) {
             return None;
@@ -156,6 +173,7 @@ impl LoopConn {
                         let failed = self.break_up(&mut st, dropped);
                         drop(st);
                         finish(failed);
+                        self.notify_broken();
                         return None;
                     }
                     Err(_) => break,
@@ -220,6 +238,7 @@ impl LoopConn {
             }
         };
         finish(failed);
+        self.notify_broken();
         false
     }
 
@@ -290,6 +309,20 @@ impl LoopConn {
     }
 }
 
+impl LoopConn {
+    /// Tells the owner, once, that the connection broke (outside every lock).
+    fn notify_broken(&self) {
+        let f = self
+            .on_break
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(f) = f {
+            f(self.born.elapsed());
+        }
+    }
+}
+
 fn finish(done: Vec<(Reply, RedisResult<Vec<Value>>)>) {
     for (reply, result) in done {
         let _ = reply.send(result);
@@ -311,6 +344,7 @@ impl eventloop::Io for LoopConn {
         finish(done);
         if broken {
             unwatch(self);
+            self.notify_broken();
         }
     }
 }
