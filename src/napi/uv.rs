@@ -110,7 +110,8 @@ extern "C" fn on_async(h: *mut c_void) {
     let work = std::mem::take(&mut poster.queue.lock().unwrap_or_else(|p| p.into_inner()).0);
     eventloop::turn(|| {
         for f in work {
-            f();
+            // Each on its own: one that panics must not drop the others.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         }
     });
 }
