@@ -93,7 +93,7 @@ pub fn here() -> bool {
 }
 
 /// Watches `fd` with this thread's loop (see [`Driver::watch`]).
-pub fn watch(fd: i32, io: Arc<dyn Io>) -> Option<Box<dyn Watch>> {
+fn watch(fd: i32, io: Arc<dyn Io>) -> Option<Box<dyn Watch>> {
     let driver = DRIVER.with(|d| d.borrow().clone())?;
     driver.watch(fd, io)
 }

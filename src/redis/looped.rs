@@ -94,8 +94,8 @@ impl LoopConn {
     ) -> Option<Arc<LoopConn>> {
         use std::os::fd::AsRawFd;
         stream.set_nonblocking(true).ok()?;
-        // Opened a while ago and not used since: the server may have closed it (its idle
-        // `timeout`). Nothing may be waiting in it but the end of the stream.
+        // The server may have closed it between the handshake and now: nothing may be
+        // waiting in it, not even the end of the stream.
         match stream.peek(&mut [0u8; 1]) {
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
             _ => return None,
@@ -127,6 +127,20 @@ impl LoopConn {
             return None;
         }
         Some(conn)
+    }
+
+    /// Fails what the connection had in flight and tells the owner, once, that it broke
+    /// (outside every lock).
+    fn broke(&self, failed: Vec<(Reply, RedisResult<Vec<Value>>)>) {
+        finish(failed);
+        let f = self
+            .on_break
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(f) = f {
+            f(self.born.elapsed());
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, ConnState> {
@@ -172,8 +186,7 @@ impl LoopConn {
                         // Nothing of it reached the server: it can go elsewhere.
                         let failed = self.break_up(&mut st, dropped);
                         drop(st);
-                        finish(failed);
-                        self.notify_broken();
+                        self.broke(failed);
                         return None;
                     }
                     Err(_) => break,
@@ -237,8 +250,7 @@ impl LoopConn {
                 _ => return true,
             }
         };
-        finish(failed);
-        self.notify_broken();
+        self.broke(failed);
         false
     }
 
@@ -309,20 +321,6 @@ impl LoopConn {
     }
 }
 
-impl LoopConn {
-    /// Tells the owner, once, that the connection broke (outside every lock).
-    fn notify_broken(&self) {
-        let f = self
-            .on_break
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(f) = f {
-            f(self.born.elapsed());
-        }
-    }
-}
-
 fn finish(done: Vec<(Reply, RedisResult<Vec<Value>>)>) {
     for (reply, result) in done {
         let _ = reply.send(result);
@@ -341,10 +339,11 @@ impl eventloop::Io for LoopConn {
             with_watch(self, |w| w.want_writable(false));
         }
         // Replies first: their waiters run at the end of this turn.
-        finish(done);
         if broken {
             unwatch(self);
-            self.notify_broken();
+            self.broke(done);
+        } else {
+            finish(done);
         }
     }
 }
