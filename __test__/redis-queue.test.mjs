@@ -8,8 +8,7 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { RedisQueueAdapter } from '../index.mjs'
@@ -17,6 +16,7 @@ import { haveRedis, startRedis, command } from './helpers/redis-server.mjs'
 import { unique, settle, gate } from './helpers/expect.mjs'
 import { waitFor } from './helpers/wait.mjs'
 
+const native = createRequire(import.meta.url)('../js/native.js')
 const WORKER = fileURLToPath(new URL('./helpers/redis-queue-worker.mjs', import.meta.url))
 const available = haveRedis()
 const skip = !available && `redis-server not installed${process.env.CI ? '' : ' (under CI this is a failure)'}`
@@ -75,11 +75,11 @@ function monitor(port) {
   }
 }
 
-/** The SHA1 by which the engine runs a queue script: `_common.lua` followed by the script. */
+/** The SHA1 a queue script runs under, as the engine sends it (its shared part trimmed). */
 function queueScriptSha(file) {
-  const dir = new URL('../src/redis/scripts/queue/', import.meta.url)
-  const text = readFileSync(new URL('_common.lua', dir), 'utf8') + readFileSync(new URL(file, dir), 'utf8')
-  return createHash('sha1').update(text).digest('hex')
+  const sha = native.debugQueueScriptSha(file)
+  assert.ok(sha, `the engine knows no queue script ${file}`)
+  return sha
 }
 
 const children = new Set()
@@ -563,6 +563,61 @@ describe('redis queue: processes and faults', { skip }, () => {
     // From the promotion to the job's completion no take ran: the promote script handed
     // the job to the idle worker.
     assert.equal(scripts.slice(promoted, finished).filter((s) => s === TAKE).length, 0)
+  })
+
+  test('a job added while its worker is idle starts without a take: the add script hands it over', async () => {
+    const TAKE = queueScriptSha('takeJobs-12.lua')
+    const FINISH = queueScriptSha('finishJobs-12.lua')
+    const LONE = queueScriptSha('addJob-12.lua')
+    const MANY = queueScriptSha('addJobs-12.lua')
+    const q = unique('direct')
+    const base = `dh:queue:{${q}}:`
+    const worker = adapter({ connection: jobs.connection, prefix: 'dh' })
+    const producer = adapter({ connection: jobs.connection, prefix: 'dh' })
+    const seen = []
+    let started
+    await worker.registerWorker(q, 'job', async (job) => (seen.push(job), started()), { concurrency: 1 })
+    // The worker's own adapter gets the job in the add's reply, another one by message; a
+    // job without options has a script of its own.
+    const cases = [
+      { from: producer, opts: undefined, script: LONE },
+      { from: worker, opts: undefined, script: LONE },
+      { from: producer, opts: { attempts: 2 }, script: MANY },
+      { from: worker, opts: { attempts: 2 }, script: MANY },
+    ]
+    for (const [i, c] of cases.entries()) {
+      await until('the worker to register as idle', async () => (await jobs.cmd('ZCARD', `${base}idle`)) === 1)
+      const mon = monitor(jobs.port)
+      await mon.ready
+      const ran = new Promise((r) => (started = r))
+      let scripts
+      try {
+        const id = await c.from.enqueue(q, { name: 'job', data: i, opts: c.opts })
+        await withTimeout(ran, 10000, `job ${i} to start`)
+        await until(`job ${i} to complete`, async () => (await worker.getJob(q, id))?.state === 'completed')
+        await until(`MONITOR to show job ${i}'s add, then its finish`, () => {
+          scripts = mon
+            .lines()
+            .filter((l) => l.includes(`"${base}meta"`))
+            .map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1])
+            .filter(Boolean)
+          return scripts.includes(c.script) && scripts.indexOf(FINISH, scripts.indexOf(c.script)) > 0
+        }, { timeoutMs: 10000, detail: () => `${scripts.length} scripts run` })
+        const job = await worker.getJob(q, id)
+        assert.equal(job.attemptsMade, 1, `job ${i}`)
+        assert.equal(seen.at(-1).id, id)
+        assert.equal(seen.at(-1).data, i)
+        assert.equal(seen.at(-1).attemptsMade, 0)
+      } finally {
+        mon.stop()
+      }
+      const added = scripts.indexOf(c.script)
+      const between = scripts.slice(added, scripts.indexOf(FINISH, added))
+      assert.deepEqual(between.filter((s) => s === TAKE), [], `case ${i}: a take ran between the add and the finish`)
+    }
+    const counts = await worker.getJobCounts(q)
+    assert.equal(counts.completed, cases.length)
+    assert.equal(counts.active + counts.waiting, 0)
   })
 
   test('a delayed job and a cron schedule with repeat.limit 3 fire once across three instances', async () => {

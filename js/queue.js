@@ -116,8 +116,16 @@ class Runner {
 
   accept(text) {
     this.taking = false
+    this.deliver(JSON.parse(text))
+  }
+
+  /**
+   * Starts the jobs of a take's result, or of jobs the engine handed over with a signal
+   * (Redis: a job added while this worker was idle), then asks for more while slots are
+   * free.
+   */
+  deliver({ pending, jobs }) {
     // Jobs come flat, six values each: id, name, data, attemptsMade, token, opts.
-    const { pending, jobs } = JSON.parse(text)
     this.adapter._setPending(pending)
     for (let i = 0; i < jobs.length; i += 6) {
       this.run(jobs[i], jobs[i + 1], jobs[i + 2], jobs[i + 3], jobs[i + 4], jobs[i + 5])
@@ -227,6 +235,9 @@ class QueueView {
     if (sig.k === 'wake') {
       const runner = this._runners.get(sig.q)
       if (runner) runner.pump()
+    } else if (sig.k === 'jobs') {
+      const runner = this._runners.get(sig.q)
+      if (runner) runner.deliver(sig)
     } else if (sig.k === 'event') {
       const set = this._listeners.get(sig.q + '\u0000' + sig.e)
       if (set) for (const cb of set) cb(sig.p)

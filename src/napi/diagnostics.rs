@@ -54,3 +54,14 @@ pub fn debug_fail(
         Err(super::js_err(err))
     }
 }
+
+/// The SHA1 a queue script (`file` under `src/redis/scripts/queue/`) runs under, as sent
+/// to the server; `None` for an unknown file. For tests that watch which scripts run.
+#[allow(dead_code)]
+#[napi]
+pub fn debug_queue_script_sha(file: String) -> Option<String> {
+    crate::redis::scripts::QUEUE_SCRIPTS
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map(|(_, s)| s.get_hash().to_string())
+}

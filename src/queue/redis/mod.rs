@@ -488,7 +488,12 @@ impl Shared {
             (l.keys.clone(), l.idle.clone())
         };
         let (ids, own) = on_runtime(async {
-            let mut inv = keys.invoke(&Q_ADD_JOBS, self.opts.events_max_len);
+            // A lone job without options (most enqueues) has a script of its own.
+            let script = match jobs {
+                [job] if job.opts.raw.is_empty() => &Q_ADD_JOB,
+                _ => &Q_ADD_JOBS,
+            };
+            let mut inv = keys.invoke(script, self.opts.events_max_len);
             inv.arg(idle).arg(jobs.len());
             for j in jobs {
                 push_job(&mut inv, j);
@@ -506,16 +511,90 @@ impl Shared {
     }
 
     /// Hands jobs a script took for this instance's idle worker (the add and promote
-    /// scripts do, see `pushToIdle`) to the runner and wakes it.
+    /// scripts do, see `handFresh` and `pushToIdle`) to the runner.
+    ///
+    /// The jobs go to the runner with the message itself, as a take would return them,
+    /// so it starts them without a `take` call of its own; what finds no free slot there
+    /// stays taken ahead, and the runner is woken to fetch it.
     pub(super) fn hand_over(self: &Arc<Self>, queue: &str, taken: Vec<redis::Value>) {
         if taken.is_empty() || self.accept_taken(queue, taken).is_err() {
             return;
         }
-        {
+        let room = {
             let mut st = lock(&self.state);
-            self.local(&mut st, queue).wake_sent = true;
+            self.local(&mut st, queue).hand_room()
+        };
+        if room > 0 {
+            let batch = self.hand_out(queue, room);
+            if batch.count > 0 {
+                let mut text = String::from("{\"k\":\"jobs\",\"q\":");
+                crate::queue::job::push_str(&mut text, queue);
+                text.push_str(&format!(
+                    ",\"pending\":{},\"jobs\":{}}}",
+                    batch.pending, batch.jobs
+                ));
+                self.send(text);
+            }
         }
-        self.wake(queue);
+        let wake = {
+            let mut st = lock(&self.state);
+            let l = self.local(&mut st, queue);
+            let wake = !l.ahead.is_empty() && l.hand_room() > 0;
+            l.wake_sent |= wake;
+            wake
+        };
+        if wake {
+            self.wake(queue);
+        }
+    }
+
+    /// Hands up to `max` jobs taken ahead to the runner. Jobs whose name has no handler
+    /// here fail their attempt (retries apply); jobs with a timeout get their timer.
+    fn hand_out(self: &Arc<Self>, queue: &str, max: usize) -> Batch {
+        let mut out = String::from("[");
+        let mut count = 0;
+        let mut unhandled = Vec::new();
+        let mut timed = Vec::new();
+        let pending = {
+            let mut st = lock(&self.state);
+            let l = self.local(&mut st, queue);
+            while count < max {
+                let Some(c) = l.ahead.pop_front() else { break };
+                let handled = l.worker.as_ref().is_some_and(|w| w.names.contains(&c.name));
+                if !handled {
+                    l.active.remove(&c.id);
+                    let reason = format!(
+                        "no handler is registered for job '{}' on queue '{queue}'",
+                        c.name
+                    );
+                    unhandled.push((c.id, c.token, reason));
+                    continue;
+                }
+                if let Some(t) = c.timeout {
+                    timed.push((c.id.clone(), c.token, t));
+                }
+                if count > 0 {
+                    out.push(',');
+                }
+                out.push_str(&c.json);
+                count += 1;
+            }
+            Shared::pending(&st)
+        };
+        out.push(']');
+        if !unhandled.is_empty() {
+            let s2 = self.clone();
+            let q = queue.to_string();
+            tasks::spawn(self, async move { s2.fail_held(&q, unhandled).await });
+        }
+        for (id, token, ms) in timed {
+            tasks::arm_timeout(self, queue, id, token, ms);
+        }
+        Batch {
+            jobs: out,
+            count,
+            pending,
+        }
     }
 
     /// Sends the adds queued behind a finished one, in background calls, until none wait.
@@ -966,16 +1045,16 @@ impl QueueAdapter for RedisQueueAdapter {
             if !l.ahead.is_empty() {
                 let n = l.hand_room().min(max);
                 drop(st);
-                return Ok(self.hand_out(queue, n));
+                return Ok(s.hand_out(queue, n));
             }
             l.reserve(max)
         };
         let Some(reserved) = reserved else {
-            return Ok(self.hand_out(queue, 0));
+            return Ok(s.hand_out(queue, 0));
         };
         let ask = reserved.ask;
         on_runtime(s.take_reserved(queue, reserved)).await?;
-        Ok(self.hand_out(queue, ask))
+        Ok(s.hand_out(queue, ask))
     }
 
     async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64> {
@@ -1212,59 +1291,6 @@ impl QueueAdapter for RedisQueueAdapter {
 impl RedisQueueAdapter {
     fn pending_now(s: &Shared) -> u64 {
         Shared::pending(&lock(&s.state))
-    }
-
-    /// Hands up to `max` jobs taken ahead to the runner. Jobs whose name has no handler
-    /// here fail their attempt (retries apply); jobs with a timeout get their timer.
-    fn hand_out(&self, queue: &str, max: usize) -> Batch {
-        let s = &self.shared;
-        let mut out = String::from("[");
-        let mut count = 0;
-        let mut unhandled = Vec::new();
-        let mut timed = Vec::new();
-        let pending = {
-            let mut st = lock(&s.state);
-            let l = s.local(&mut st, queue);
-            while count < max {
-                let Some(c) = l.ahead.pop_front() else { break };
-                let handled = l.worker.as_ref().is_some_and(|w| w.names.contains(&c.name));
-                if !handled {
-                    l.active.remove(&c.id);
-                    let reason = format!(
-                        "no handler is registered for job '{}' on queue '{queue}'",
-                        c.name
-                    );
-                    unhandled.push((c.id, c.token, reason));
-                    continue;
-                }
-                if let Some(t) = c.timeout {
-                    timed.push((c.id.clone(), c.token, t));
-                }
-                if count > 0 {
-                    out.push(',');
-                }
-                out.push_str(&c.json);
-                count += 1;
-            }
-            Shared::pending(&st)
-        };
-        out.push(']');
-        if !unhandled.is_empty() {
-            let s2 = s.clone();
-            let q = queue.to_string();
-            tasks::spawn(
-                &self.shared,
-                async move { s2.fail_held(&q, unhandled).await },
-            );
-        }
-        for (id, token, ms) in timed {
-            tasks::arm_timeout(s, queue, id, token, ms);
-        }
-        Batch {
-            jobs: out,
-            count,
-            pending,
-        }
     }
 
     async fn set_paused(&self, queue: &str, paused: bool) -> Result<()> {

@@ -128,6 +128,11 @@ end
 -- only then is each auto id checked against existing jobs.
 local numericIds = nil
 local reservedNext, reservedLast = 0, -1
+-- Reads both flags of meta that an add needs (paused, nid) in one command.
+local function readAddFlags()
+  local m = redis.call('HMGET', K_META, 'paused', 'nid')
+  pausedNow, numericIds = m[1] == '1', m[2] ~= false
+end
 -- Takes `n` numbers from the counter at once (for a call that adds `n` auto-id jobs).
 local function reserveIds(n)
   if n <= 0 then return end
@@ -155,6 +160,8 @@ end
 -- `seq` is its creation order. Plain FIFO jobs are appended by flushAdded (one RPUSH per
 -- call). Returns the id.
 local added = {}
+-- Direct hand-over of fresh jobs: defined below, with the idle set and the leases.
+local fresh, handFresh = nil, nil
 local function addJob(i, seq)
   local id = ARGV[i]
   if id ~= '' then
@@ -171,6 +178,7 @@ local function addJob(i, seq)
   -- `state` (absent means waiting): ~0.9 us less per job, a fifth of the script's time for
   -- a batch of plain adds.
   if extra == '' and delay == 0 and ARGV[i + 3] == '' then
+    if handFresh(id, name, ARGV[i + 2], int(seq)) then return id end
     redis.call('HSET', JOB_PREFIX .. id, 'name', name, 'data', ARGV[i + 2], 'ts', NOW_S, 'seq', int(seq))
     added[#added + 1] = id
     if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
@@ -200,6 +208,8 @@ local function addJob(i, seq)
   if delay > 0 then
     makeDelayed(id, name, delay)
   else
+    -- Later plain jobs of this call must not overtake this one.
+    fresh = nil
     if not pri and not lifo then
       added[#added + 1] = id
     else
@@ -249,8 +259,29 @@ end
 -- worker starts a job without a round trip of its own.
 local K_IDLE = BASE .. 'idle'
 
+-- Set once the idle set was found empty in this run (see popIdle).
+local noIdle = false
 local function registerIdle(idle, lockMs)
-  if idle and idle ~= '' then redis.call('ZADD', K_IDLE, NOW + lockMs, idle) end
+  if idle and idle ~= '' then
+    redis.call('ZADD', K_IDLE, NOW + lockMs, idle)
+    noIdle = false
+  end
+end
+
+-- Takes the longest idle worker's entry: returns it with its channel and lease ms, or nil.
+-- Entries are scored by when they lapse, so lapsed ones (their worker stopped renewing)
+-- come first and are dropped on the way.
+local function popIdle()
+  while not noIdle do
+    local e = redis.call('ZPOPMIN', K_IDLE)
+    if #e == 0 then
+      noIdle = true
+      return nil
+    end
+    local channel, lockMs = string.match(e[1], '^(.*)|(%d+)$')
+    if channel and tonumber(e[2]) > NOW then return e[1], channel, tonumber(lockMs) end
+  end
+  return nil
 end
 
 -- Moves up to `max` waiting jobs to active with a lease of `lockMs`, appending
@@ -316,21 +347,43 @@ end
 local function pushToIdle(self, own)
   if isPaused() then return end
   while waitingCount() > 0 do
-    -- Entries are scored by when they lapse: the first is the longest idle, and lapsed
-    -- ones (their worker stopped renewing) come first and are dropped on the way.
-    local e = redis.call('ZPOPMIN', K_IDLE)
-    if #e == 0 then return end
-    local channel, lockMs = string.match(e[1], '^(.*)|(%d+)$')
-    if channel and tonumber(e[2]) > NOW then
-      if e[1] == self then
-        if take(1, tonumber(lockMs), own) == 0 then return end
-      else
-        local out = {}
-        if take(1, tonumber(lockMs), out) == 0 then return end
-        redis.call('PUBLISH', channel, cjson.encode(out))
-      end
+    local entry, channel, lockMs = popIdle()
+    if not entry then return end
+    if entry == self then
+      if take(1, lockMs, own) == 0 then return end
+    else
+      local out = {}
+      if take(1, lockMs, out) == 0 then return end
+      redis.call('PUBLISH', channel, cjson.encode(out))
     end
   end
+end
+
+-- Jobs added while nothing waits go straight to idle workers (set by the adding script:
+-- `{ self = its idle entry, own = its reply list }`, nil = off). What pushToIdle would do
+-- after the add, without the trip through wait and the re-read of the job: the job hash
+-- is created active, in one HSET.
+-- A plain job (default options) just added as `id`: hands it to the longest idle worker.
+-- Returns false (nothing written) when hand-over is off or no worker is idle.
+function handFresh(id, name, data, seq)
+  if not fresh then return false end
+  local entry, channel, lockMs = popIdle()
+  if not entry then return false end
+  local tok = redis.call('HINCRBY', K_META, 'tok', 1)
+  local tokS = int(tok)
+  redis.call('HSET', jobKey(id), 'name', name, 'data', data, 'ts', NOW_S, 'seq', seq,
+    'state', 'active', 'pon', NOW_S, 'tok', tokS, 'made', '1')
+  redis.call('HSET', K_ACTIVE, id, leaseOf(int(NOW + lockMs), tokS, -1, nil))
+  if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
+  if listens('active') then emit('active', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. ',"attemptsMade":0}') end
+  -- As take() lists a job: id, name, data, attemptsMade, opts, token.
+  local job = { id, name, data, 1, '{}', tok }
+  if entry == fresh.self then
+    for _, v in ipairs(job) do fresh.own[#fresh.own + 1] = v end
+  else
+    redis.call('PUBLISH', channel, cjson.encode(job))
+  end
+  return true
 end
 
 -- Ends the current attempt of active job `id` with `reason`: again (after its backoff)

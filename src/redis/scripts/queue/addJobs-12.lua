@@ -1,12 +1,15 @@
 -- addJobs-12: adds jobs (enqueue, enqueueBulk) in order, all or nothing.
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
 -- ARGV[6] number of jobs, then 6 arguments per job (see addJob).
--- Hands added jobs to idle workers (see pushToIdle) before waking the others.
+-- Hands added jobs to idle workers (see handFresh, pushToIdle) before waking the others.
 -- Returns: { the ids in order (an existing jobId returns that id and adds nothing), the
 -- jobs taken for the caller's own idle worker, as in takeJobs }.
+readAddFlags()
 local before = waitingCount()
 local n = tonumber(ARGV[6])
 local ids = {}
+local own = {}
+if before == 0 and not isPaused() then fresh = { self = ARGV[5], own = own } end
 local seq = nextSeq(n)
 local auto = 0
 for j = 0, n - 1 do
@@ -19,7 +22,6 @@ for j = 0, n - 1 do
   if #added >= 4000 then flushAdded() end
 end
 flushAdded()
-local own = {}
 pushToIdle(ARGV[5], own)
 wakeIfFilled(before)
 return { ids, own }
