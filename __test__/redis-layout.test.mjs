@@ -62,6 +62,41 @@ describe('redis store layout (seed 003)', { skip: !haveRedis() && 'redis-server 
     }
   })
 
+  test("a waiting job's hash: name, data, ts; seq only where the auto id does not already say it", async () => {
+    const queue = new RedisQueueAdapter({ connection: server.connection, prefix: 'lay' })
+    const q = unique('layout-seq')
+    const base = `lay:queue:{${q}}:`
+    const fields = async (id) => {
+      const flat = await server.cmd('HGETALL', `${base}job:${id}`)
+      const out = {}
+      for (let i = 0; i < flat.length; i += 2) out[flat[i]] = flat[i + 1]
+      return out
+    }
+    try {
+      const before = Date.now()
+      const [a, b] = await queue.enqueueBulk(q, [{ name: 'job', data: { n: 1 } }, { name: 'job', data: 'two' }])
+      const first = await fields(a)
+      assert.deepEqual(Object.keys(first).sort(), ['data', 'name', 'ts'])
+      assert.equal(first.name, 'job')
+      assert.equal(first.data, '{"n":1}')
+      assert.ok(Number(first.ts) >= before && Number(first.ts) <= Date.now(), `ts ${first.ts}`)
+      assert.deepEqual(await fields(b), { name: 'job', data: '"two"', ts: first.ts })
+      assert.deepEqual([a, b], ['1', '2'])
+      // A custom id takes a creation number but no id number: from then on the counters
+      // differ, and every job stores its seq.
+      await queue.enqueue(q, { name: 'job', data: 3, opts: { jobId: 'custom' } })
+      const c = await queue.enqueue(q, { name: 'job', data: 4 })
+      assert.equal((await fields('custom')).seq, '3')
+      assert.equal(c, '3')
+      assert.equal((await fields(c)).seq, '4')
+      // Creation order, newest first, over both kinds.
+      const listed = await queue.getJobs(q, { state: ['waiting'] })
+      assert.deepEqual(listed.map((j) => j.id), [c, 'custom', b, a])
+    } finally {
+      await queue.close()
+    }
+  })
+
   test('an event stream is a Redis stream at the subject key with JSON-encoded fields', async () => {
     const s = unique('layout:stream')
     const rec = await store.stream.append(s, { type: 'flow.start', runId: 'r1', data: { n: 1, s: '2' } })

@@ -499,10 +499,16 @@ impl Shared {
                 push_job(&mut inv, j);
             }
             let mut parts = array(self.script::<redis::Value>(&inv).await?).into_iter();
-            let ids = array(parts.next().unwrap_or_default())
-                .iter()
-                .map(|v| text(v).ok_or_else(|| bad_reply("addJobs")))
-                .collect::<Result<Vec<String>>>()?;
+            // The ids come as one text joined by NUL, which no job id holds.
+            let joined = parts
+                .next()
+                .as_ref()
+                .and_then(text)
+                .ok_or_else(|| bad_reply("addJobs"))?;
+            let ids: Vec<String> = joined.split('\0').map(str::to_string).collect();
+            if ids.len() != jobs.len() {
+                return Err(bad_reply("addJobs"));
+            }
             Ok((ids, array(parts.next().unwrap_or_default())))
         })
         .await?;

@@ -32,7 +32,8 @@ pub(super) fn job(id: &str, fields: Vec<(String, String)>, logs: Vec<String>) ->
         progress: None,
         logs,
         token: 0,
-        seq: 0,
+        // Absent when the id is the creation number (`seqField` in _common.lua).
+        seq: id.parse().unwrap_or(0),
     };
     let num = |v: &str, what: &str| v.parse::<u64>().map_err(|_| corrupt(id, what));
     for (f, v) in fields {

@@ -17,4 +17,4 @@ if before > 0 and open and redis.call('ZCARD', K_IDLE) > 0 then
   redis.call('PUBLISH', CHANNEL, 'w')
 end
 wakeIfFilled(before)
-return { { id }, own }
+return { id, own }

@@ -2,8 +2,8 @@
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
 -- ARGV[6] number of jobs, then 6 arguments per job (see addJob).
 -- Hands added jobs to idle workers (see handFresh, pushToIdle) before waking the others.
--- Returns: { the ids in order (an existing jobId returns that id and adds nothing), the
--- jobs taken for the caller's own idle worker, as in takeJobs }.
+-- Returns: { the ids in order, joined by NUL (an existing jobId returns that id and adds
+-- nothing), the jobs taken for the caller's own idle worker, as in takeJobs }.
 readAddFlags()
 local before = waitingCount()
 local n = tonumber(ARGV[6])
@@ -24,4 +24,4 @@ end
 flushAdded()
 pushToIdle(ARGV[5], own)
 wakeIfFilled(before)
-return { ids, own }
+return { table.concat(ids, '\0'), own }

@@ -35,8 +35,9 @@ for state, list in pairs({ completed = K_COMPLETED, failed = K_FAILED }) do
 end
 local rows = {}
 for _, id in ipairs(ids) do
-  local seq = tonumber(redis.call('HGET', jobKey(id), 'seq'))
-  if seq then rows[#rows + 1] = { seq, id } end
+  -- A job without `seq` has its (auto) id for it (see addJob); one without `name` is gone.
+  local h = redis.call('HMGET', jobKey(id), 'seq', 'name')
+  if h[2] then rows[#rows + 1] = { tonumber(h[1]) or tonumber(id), id } end
 end
 table.sort(rows, function(a, b) return a[1] > b[1] end)
 local out = { paused and 1 or 0 }
