@@ -6,15 +6,16 @@
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
 -- ARGV[6] '1', then the job's 6 arguments as in addJobs (opts '', delay 0, no options).
 -- Returns: as addJobs.
-readAddFlags()
-local before = waitingCount()
+readAddFlags(true)
+local empty = nothingWaits()
 local open = not isPaused()
 local own = {}
-if before == 0 and open then fresh = { self = ARGV[5], own = own } end
+if empty and open then fresh = { self = ARGV[5], own = own } end
 local id = addJob(7, nextSeq(1))
 flushAdded()
-if before > 0 and open and redis.call('ZCARD', K_IDLE) > 0 then
+if not empty and open and redis.call('ZCARD', K_IDLE) > 0 then
   redis.call('PUBLISH', CHANNEL, 'w')
 end
-wakeIfFilled(before)
+wakeIfFilled(empty and 0 or 1)
+saveCounters()
 return { id, own }
