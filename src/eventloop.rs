@@ -72,6 +72,8 @@ thread_local! {
     /// The watches of this thread's sockets, by owner key. A watch is not `Send`: it may
     /// only be touched, and dropped, on its loop's thread, so it is kept here.
     static WATCHES: RefCell<Vec<(usize, Box<dyn Watch>)>> = const { RefCell::new(Vec::new()) };
+    /// Run once the current turn is over (see [`after_turn`]).
+    static AFTER: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Installs this thread's driver (the binding does, once per JS thread).
@@ -158,6 +160,29 @@ pub fn turn(f: impl FnOnce()) {
         }
     }
     IN_TURN.with(|t| t.set(outer));
+    if !outer {
+        loop {
+            let after = AFTER.with(|a| std::mem::take(&mut *a.borrow_mut()));
+            if after.is_empty() {
+                break;
+            }
+            for f in after {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            }
+        }
+    }
+}
+
+/// Runs `f` on this thread once the current loop turn is over, outside it, before the
+/// loop goes on; false (and `f` dropped) when this thread is not in a turn. The binding
+/// calls into JS from there: what a turn queued for JS reaches it in the same loop
+/// iteration, without a wake-up of its own.
+pub fn after_turn(f: Box<dyn FnOnce()>) -> bool {
+    if !IN_TURN.with(|t| t.get()) {
+        return false;
+    }
+    AFTER.with(|a| a.borrow_mut().push(f));
+    true
 }
 
 /// Starts `work` on this thread: it is polled now, and stays here only while it waits for
