@@ -620,6 +620,41 @@ describe('redis queue: processes and faults', { skip }, () => {
     assert.equal(counts.active + counts.waiting, 0)
   })
 
+  test('adds of one turn while a worker here is idle: the first goes at once, the rest in one batch, in order', async () => {
+    const LONE = queueScriptSha('addJob-12.lua')
+    const MANY = queueScriptSha('addJobs-12.lua')
+    const q = unique('turn')
+    const base = `tu:queue:{${q}}:`
+    const a = adapter({ connection: jobs.connection, prefix: 'tu' })
+    const order = []
+    let all
+    const done = new Promise((r) => (all = r))
+    await a.registerWorker(q, 'job', async (job) => {
+      order.push(job.data)
+      if (order.length === 30) all()
+    }, { concurrency: 1 })
+    await until('the worker to register as idle', async () => (await jobs.cmd('ZCARD', `${base}idle`)) === 1)
+    const mon = monitor(jobs.port)
+    await mon.ready
+    let ids
+    try {
+      ids = await Promise.all(Array.from({ length: 30 }, (_, i) => a.enqueue(q, { name: 'job', data: i })))
+      await withTimeout(done, 10000, 'all 30 jobs to run')
+    } finally {
+      await new Promise((r) => setTimeout(r, 100))
+      mon.stop()
+    }
+    assert.deepEqual(order, Array.from({ length: 30 }, (_, i) => i))
+    assert.deepEqual(ids.map(Number), ids.map((_, i) => Number(ids[0]) + i))
+    const adds = mon
+      .lines()
+      .filter((l) => l.includes(`"${base}meta"`))
+      .map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1])
+      .filter((sha) => sha === LONE || sha === MANY)
+    // (A script the server did not have yet shows twice: the NOSCRIPT attempt, then the run.)
+    assert.deepEqual([...new Set(adds)], [LONE, MANY])
+  })
+
   test('a delayed job and a cron schedule with repeat.limit 3 fire once across three instances', async () => {
     const prefix = unique('rq-timed')
     const q = unique('timed')

@@ -269,7 +269,17 @@ class QueueView {
   async init() {}
 
   enqueue(queue, job) {
-    if (this._batchAdds) return this._enqueueBatched(queue, job)
+    if (this._batchAdds) {
+      // While a worker of this queue here has a free slot, the first add of a turn goes
+      // at once: its pickup waits for nothing else in the turn. Later ones of the turn
+      // are batched as usual (the empty batch marks the turn).
+      const runner = this._runners.get(queue)
+      if (runner === undefined || runner.running >= runner.concurrency || this._adds.has(queue)) {
+        return this._enqueueBatched(queue, job)
+      }
+      this._adds.set(queue, [])
+      queueMicrotask(() => this._flushAdds(queue))
+    }
     return settle(() => {
       const [jobName, data, opts] = jobParts(job, this._lim)
       const id = native.queueEnqueue(this._h, name('queue name', queue), jobName, data, opts)
@@ -306,6 +316,7 @@ class QueueView {
   _flushAdds(q) {
     const batch = this._adds.get(q)
     this._adds.delete(q)
+    if (batch.length === 0) return
     const one = (b) =>
       settle(() => native.queueEnqueue(this._h, q, b.parts[0], b.parts[1], b.parts[2])).then(b.resolve, b.reject)
     if (this._runners.has(q)) this._setPending(1)
