@@ -744,6 +744,8 @@ impl Shared {
                 local.active.remove(&c.id);
                 excess.push((c.id, c.token));
             }
+            // Oldest first, as the release script takes them.
+            excess.reverse();
             (local.keys.clone(), excess)
         };
         if !excess.is_empty() {
@@ -830,7 +832,44 @@ impl QueueAdapter for RedisQueueAdapter {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        s.add_jobs(queue, &jobs).await
+        // Behind the adds of this queue in flight, like a single add, so that adds made
+        // one after the other reach the queue in that order whatever the scripts' loading
+        // (a script the server did not have is retried after later commands).
+        let waiting = {
+            let mut adds = s.adds.lock().unwrap_or_else(|p| p.into_inner());
+            let a = adds.entry(queue.to_string()).or_default();
+            if a.busy {
+                let mut replies = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    a.queued.push((job, tx));
+                    replies.push(rx);
+                }
+                Err(replies)
+            } else {
+                a.busy = true;
+                Ok(jobs)
+            }
+        };
+        match waiting {
+            Err(replies) => {
+                let mut ids = Vec::with_capacity(replies.len());
+                for rx in replies {
+                    ids.push(
+                        rx.await
+                            .map_err(|_| NventError::internal("a batched enqueue was dropped"))??,
+                    );
+                }
+                Ok(ids)
+            }
+            Ok(jobs) => {
+                let _turn = AddTurn {
+                    shared: s.clone(),
+                    queue: queue.to_string(),
+                };
+                s.add_jobs(queue, &jobs).await
+            }
+        }
     }
 
     async fn schedule(&self, queue: &str, mut job: NewJob, spec: ScheduleSpec) -> Result<String> {

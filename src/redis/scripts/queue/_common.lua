@@ -93,11 +93,12 @@ local function pushWaiting(id, pri, lifo)
   end
 end
 
-local function makeWaiting(id, name)
+-- `front`: ahead of the jobs waiting (as a `lifo` job goes), for jobs given back unstarted.
+local function makeWaiting(id, name, front)
   local k = jobKey(id)
   local h = redis.call('HMGET', k, 'pri', 'lifo')
   redis.call('HSET', k, 'state', 'waiting')
-  pushWaiting(id, tonumber(h[1]), h[2] == '1')
+  pushWaiting(id, tonumber(h[1]), front or h[2] == '1')
   if listens('waiting') then emit('waiting', '{"jobId":' .. str(id) .. ',"name":' .. str(name) .. '}') end
 end
 
