@@ -75,6 +75,15 @@ function monitor(port) {
   }
 }
 
+/** The SHA1s of the scripts MONITOR (`mon`) saw run on the queue whose keys start with `base`. */
+function scriptsOn(mon, base) {
+  return mon
+    .lines()
+    .filter((l) => l.includes(`"${base}meta"`))
+    .map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1])
+    .filter(Boolean)
+}
+
 /** The SHA1 a queue script runs under, as the engine sends it (its shared part trimmed). */
 function queueScriptSha(file) {
   const sha = native.debugQueueScriptSha(file)
@@ -538,12 +547,7 @@ describe('redis queue: processes and faults', { skip }, () => {
     const mon = monitor(jobs.port)
     await mon.ready
     // Scripts run on this queue's keys only: adapters of earlier tests share the server.
-    const scriptsRun = () =>
-      mon
-        .lines()
-        .filter((l) => l.includes(`"${base}meta"`))
-        .map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1])
-        .filter(Boolean)
+    const scriptsRun = () => scriptsOn(mon, base)
     let scripts
     try {
       const id = await producer.enqueue(q, { name: 'job', data: 1, opts: { delay: 150 } })
@@ -596,11 +600,7 @@ describe('redis queue: processes and faults', { skip }, () => {
         await withTimeout(ran, 10000, `job ${i} to start`)
         await until(`job ${i} to complete`, async () => (await worker.getJob(q, id))?.state === 'completed')
         await until(`MONITOR to show job ${i}'s add, then its finish`, () => {
-          scripts = mon
-            .lines()
-            .filter((l) => l.includes(`"${base}meta"`))
-            .map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1])
-            .filter(Boolean)
+          scripts = scriptsOn(mon, base)
           return scripts.includes(c.script) && scripts.indexOf(FINISH, scripts.indexOf(c.script)) > 0
         }, { timeoutMs: 10000, detail: () => `${scripts.length} scripts run` })
         const job = await worker.getJob(q, id)
@@ -646,11 +646,7 @@ describe('redis queue: processes and faults', { skip }, () => {
     }
     assert.deepEqual(order, Array.from({ length: 30 }, (_, i) => i))
     assert.deepEqual(ids.map(Number), ids.map((_, i) => Number(ids[0]) + i))
-    const adds = mon
-      .lines()
-      .filter((l) => l.includes(`"${base}meta"`))
-      .map((l) => /"EVALSHA" "([0-9a-f]{40})"/i.exec(l)?.[1])
-      .filter((sha) => sha === LONE || sha === MANY)
+    const adds = scriptsOn(mon, base).filter((sha) => sha === LONE || sha === MANY)
     // (A script the server did not have yet shows twice: the NOSCRIPT attempt, then the run.)
     assert.deepEqual([...new Set(adds)], [LONE, MANY])
   })
