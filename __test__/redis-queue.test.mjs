@@ -651,6 +651,41 @@ describe('redis queue: processes and faults', { skip }, () => {
     assert.deepEqual([...new Set(adds)], [LONE, MANY])
   })
 
+  test('jobs a closing worker took but never started wait again at the head, in order', async () => {
+    const q = unique('release')
+    const producer = adapter({ connection: jobs.connection, prefix: 'rl' })
+    await producer.enqueueBulk(q, Array.from({ length: 6 }, (_, i) => ({ name: 'job', data: i })))
+    const first = adapter({ connection: jobs.connection, prefix: 'rl' })
+    let release
+    const gate = new Promise((r) => (release = r))
+    let started
+    const running = new Promise((r) => (started = r))
+    await first.registerWorker(q, 'job', async (job) => {
+      started()
+      await gate
+    }, { concurrency: 1 })
+    await withTimeout(running, 10000, 'the first job to start')
+    // Closing waits for the running job; its completion takes the next job ahead (complete
+    // and take in one call), which the closing worker never starts and gives back.
+    const closed = first.close()
+    release()
+    await closed
+    const order = []
+    let all
+    const rest = new Promise((r) => (all = r))
+    const second = adapter({ connection: jobs.connection, prefix: 'rl' })
+    await second.registerWorker(q, 'job', async (job) => {
+      order.push(job.data)
+      if (order.length === 5) all()
+    }, { concurrency: 1 })
+    await withTimeout(rest, 10000, 'the other five jobs to run')
+    assert.deepEqual(order, [1, 2, 3, 4, 5])
+    const counts = await second.getJobCounts(q)
+    assert.equal(counts.completed, 6)
+    const jobsDone = await second.getJobs(q, { state: ['completed'] })
+    for (const j of jobsDone) assert.equal(j.attemptsMade, 1, `job ${j.data}`)
+  })
+
   test('a delayed job and a cron schedule with repeat.limit 3 fire once across three instances', async () => {
     const prefix = unique('rq-timed')
     const q = unique('timed')

@@ -91,6 +91,9 @@ class Runner {
     this.running = 0
     this.idle = []
     this.results = []
+    // Finish calls in flight, and what waits for them (close()).
+    this.finishing = 0
+    this.finished = []
     this.flushing = false
     this.taking = false
     this.again = false
@@ -194,11 +197,22 @@ class Runner {
     } catch (e) {
       return this.adapter._fail('finish', e)
     }
+    this.finishing++
+    const settled = () => {
+      if (--this.finishing === 0 && this.finished.length > 0) for (const resolve of this.finished.splice(0)) resolve()
+    }
     const after = (pending) => {
+      settled()
       this.adapter._setPending(pending)
       this.pump()
     }
-    whenDone(r, after, (e) => this.adapter._fail('finish', e))
+    whenDone(r, after, (e) => (settled(), this.adapter._fail('finish', e)))
+  }
+
+  /** Resolves when no finish call of this queue is in flight. */
+  whenFinished() {
+    if (this.finishing === 0) return Promise.resolve()
+    return new Promise((resolve) => this.finished.push(resolve))
   }
 }
 
@@ -462,18 +476,22 @@ class QueueView {
   close() {
     if (this._closing) return this._closing
     this._closing = (async () => {
-      const idle = []
-      for (const r of this._runners.values()) {
-        r.closing = true
-        if (r.running > 0) idle.push(r.whenIdle())
-      }
-      if (idle.length > 0) {
+      // Running handlers, then the results they leave, within one closeTimeout: a finish
+      // may take the next jobs ahead (Redis), which the engine's close gives back only
+      // once they are there.
+      const deadline = Date.now() + this._closeTimeout
+      const within = async (waits) => {
+        if (waits.length === 0) return
         let timer
-        const timeout = new Promise((resolve) => (timer = setTimeout(resolve, this._closeTimeout)))
-        await Promise.race([Promise.all(idle), timeout])
+        const timeout = new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))
+        await Promise.race([Promise.all(waits), timeout])
         clearTimeout(timer)
       }
-      for (const r of this._runners.values()) r.flush()
+      const runners = [...this._runners.values()]
+      for (const r of runners) r.closing = true
+      await within(runners.filter((r) => r.running > 0).map((r) => r.whenIdle()))
+      for (const r of runners) r.flush()
+      await within(runners.filter((r) => r.finishing > 0).map((r) => r.whenFinished()))
       this._closed = true
       if (this._keepalive) clearInterval(this._keepalive)
       this._keepalive = null
