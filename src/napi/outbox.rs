@@ -52,9 +52,11 @@ impl OutboxCore {
                 .direct
                 .as_ref()
                 .is_some_and(|d| d.thread == std::thread::current().id());
-            let me = self.clone();
-            if here && crate::eventloop::after_turn(Box::new(move || me.wake_here())) {
-                return;
+            if here {
+                let me = self.clone();
+                if crate::eventloop::after_turn(Box::new(move || me.wake_here())) {
+                    return;
+                }
             }
             self.wake_later();
         }

@@ -139,41 +139,15 @@ end
 -- only then is each auto id checked against existing jobs.
 local numericIds = nil
 local reservedNext, reservedLast = 0, -1
--- The counters of meta (id, seq, tok) as read once by readAddFlags(true): bump() then
--- counts here and saveCounters() writes them back, one command each way instead of one
--- per bump. nil: bump() increments in place.
-local counters = nil
-local function bump(field, n)
-  if not counters then return redis.call('HINCRBY', K_META, field, n) end
-  counters[field] = counters[field] + n
-  counters.changed[field] = true
-  return counters[field]
-end
-local function saveCounters()
-  local out = {}
-  for field in pairs(counters.changed) do
-    out[#out + 1] = field
-    out[#out + 1] = int(counters[field])
-  end
-  if #out > 0 then redis.call('HSET', K_META, unpack(out)) end
-  counters.changed = {}
-end
--- Reads the flags of meta that an add needs (paused, nid) in one command, and with
--- `withCounters` the counters too (see bump; the caller then ends with saveCounters).
-local function readAddFlags(withCounters)
-  if not withCounters then
-    local m = redis.call('HMGET', K_META, 'paused', 'nid')
-    pausedNow, numericIds = m[1] == '1', m[2] ~= false
-    return
-  end
-  local m = redis.call('HMGET', K_META, 'paused', 'nid', 'id', 'seq', 'tok')
+-- Reads both flags of meta that an add needs (paused, nid) in one command.
+local function readAddFlags()
+  local m = redis.call('HMGET', K_META, 'paused', 'nid')
   pausedNow, numericIds = m[1] == '1', m[2] ~= false
-  counters = { id = tonumber(m[3]) or 0, seq = tonumber(m[4]) or 0, tok = tonumber(m[5]) or 0, changed = {} }
 end
 -- Takes `n` numbers from the counter at once (for a call that adds `n` auto-id jobs).
 local function reserveIds(n)
   if n <= 0 then return end
-  reservedLast = bump('id', n)
+  reservedLast = redis.call('HINCRBY', K_META, 'id', n)
   reservedNext = reservedLast - n + 1
 end
 -- Returns the id, and its number.
@@ -185,7 +159,7 @@ local function nextId()
       n = reservedNext
       reservedNext = reservedNext + 1
     else
-      n = bump('id', 1)
+      n = redis.call('HINCRBY', K_META, 'id', 1)
     end
     id = int(n)
   until not numericIds or redis.call('EXISTS', jobKey(id)) == 0
@@ -279,7 +253,7 @@ local function flushAdded()
 end
 
 -- Creation order for `n` jobs: the first of them.
-local function nextSeq(n) return bump('seq', n) - n + 1 end
+local function nextSeq(n) return redis.call('HINCRBY', K_META, 'seq', n) - n + 1 end
 local JOB_ARGS = 6
 
 -- The value of a job's `active` entry: '<lease expiry ms>:<token>:<keep completed>:<had a
@@ -356,7 +330,7 @@ local function take(max, lockMs, out, idle)
   end
   if #ids < max then registerIdle(idle, lockMs) end
   if #ids == 0 then return 0 end
-  local tok = bump('tok', #ids) - #ids
+  local tok = redis.call('HINCRBY', K_META, 'tok', #ids) - #ids
   local expiry = int(NOW + lockMs)
   local leases = {}
   local nl, o = 0, #out
@@ -420,7 +394,7 @@ function handFresh(id, name, data, seq)
   if not fresh then return false end
   local entry, channel, lockMs = popIdle()
   if not entry then return false end
-  local tok = bump('tok', 1)
+  local tok = redis.call('HINCRBY', K_META, 'tok', 1)
   local tokS = int(tok)
   if seq then
     redis.call('HSET', jobKey(id), 'name', name, 'data', data, 'ts', NOW_S, 'seq', seq,

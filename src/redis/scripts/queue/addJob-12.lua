@@ -6,7 +6,7 @@
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
 -- ARGV[6] '1', then the job's 6 arguments as in addJobs (opts '', delay 0, no options).
 -- Returns: as addJobs.
-readAddFlags(true)
+readAddFlags()
 local empty = nothingWaits()
 local open = not isPaused()
 local own = {}
@@ -17,5 +17,4 @@ if not empty and open and redis.call('ZCARD', K_IDLE) > 0 then
   redis.call('PUBLISH', CHANNEL, 'w')
 end
 wakeIfFilled(empty and 0 or 1)
-saveCounters()
 return { id, own }
