@@ -17,89 +17,6 @@ use crate::value::{check_name, field_path, parse_value, Json, Limits};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// What [`Store::event_body`] reads from an event in the pass that checks its syntax:
-/// the top-level `type` value and whether `id` or `ts` are there. A repeated `type` is
-/// refused (a data error), as is a top level that is not an object.
-struct EventHead {
-    kind: Option<Value>,
-    id_or_ts: bool,
-}
-
-impl<'de> serde::Deserialize<'de> for EventHead {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
-        enum Key {
-            Type,
-            Id,
-            Ts,
-            Other,
-        }
-        impl<'de> serde::Deserialize<'de> for Key {
-            fn deserialize<D: serde::Deserializer<'de>>(
-                d: D,
-            ) -> std::result::Result<Self, D::Error> {
-                struct KeyVisitor;
-                impl Visitor<'_> for KeyVisitor {
-                    type Value = Key;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str("a field name")
-                    }
-                    fn visit_str<E: Error>(self, k: &str) -> std::result::Result<Key, E> {
-                        Ok(match k {
-                            "type" => Key::Type,
-                            "id" => Key::Id,
-                            "ts" => Key::Ts,
-                            _ => Key::Other,
-                        })
-                    }
-                }
-                d.deserialize_str(KeyVisitor)
-            }
-        }
-        struct HeadVisitor;
-        impl<'de> Visitor<'de> for HeadVisitor {
-            type Value = EventHead;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<EventHead, A::Error> {
-                let mut kind = None;
-                let (mut id, mut ts) = (false, false);
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key {
-                        Key::Type if kind.is_some() => {
-                            return Err(A::Error::duplicate_field("type"))
-                        }
-                        Key::Type => kind = Some(map.next_value()?),
-                        Key::Id | Key::Ts => {
-                            let seen = if matches!(key, Key::Id) {
-                                &mut id
-                            } else {
-                                &mut ts
-                            };
-                            if std::mem::replace(seen, true) {
-                                return Err(A::Error::custom("duplicate field"));
-                            }
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                        Key::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(EventHead {
-                    kind,
-                    id_or_ts: id || ts,
-                })
-            }
-        }
-        d.deserialize_map(HeadVisitor)
-    }
-}
-
 /// A store view: the backend plus the scope prefix of this view (empty at the root).
 #[derive(Clone)]
 pub struct Store {
@@ -162,31 +79,9 @@ impl Store {
         Json::from_text(text, &self.limits)
     }
 
-    /// Checks an event: an object with a string `type`. The store owns `id` and `ts`, so
-    /// a caller's are dropped — which needs a full parse only when they are there.
+    /// Checks an event (see [`EventBody::parse`]).
     pub(super) fn event_body(&self, text: &str) -> Result<EventBody> {
-        let not_object = || NventError::invalid_argument("an event must be an object");
-        if !text.trim_start().starts_with('{') {
-            return Err(not_object());
-        }
-        let (json, head) = Json::read_with::<EventHead>(text, &self.limits, |_| not_object())?;
-        let Some(Value::String(kind)) = head.kind else {
-            return Err(NventError::invalid_argument(
-                "an event needs a string 'type'",
-            ));
-        };
-        if !head.id_or_ts {
-            return Ok(EventBody { kind, json });
-        }
-        let Value::Object(mut map) = json.to_value()? else {
-            return Err(not_object());
-        };
-        map.remove("id");
-        map.remove("ts");
-        Ok(EventBody {
-            kind,
-            json: Json::from_value(&Value::Object(map)),
-        })
+        EventBody::parse(text, &self.limits)
     }
 
     fn value(&self, text: &str) -> Result<Value> {

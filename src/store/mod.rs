@@ -21,6 +21,7 @@
 
 pub mod batch;
 pub mod change;
+pub mod event;
 pub mod facade;
 pub mod file;
 pub mod memory;
@@ -31,6 +32,7 @@ use crate::callback::Callback;
 use crate::error::Result;
 use crate::value::Json;
 use async_trait::async_trait;
+pub use event::EventBody;
 pub use metadata::FieldFilter;
 use serde_json::{Map, Value};
 
@@ -42,39 +44,6 @@ pub enum Order {
     #[default]
     Asc,
     Desc,
-}
-
-/// An event to append, checked by the facade: JSON text of an object without `id` and
-/// `ts`, and its string `type`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventBody {
-    pub kind: String,
-    pub json: Json,
-}
-
-impl EventBody {
-    /// The stored record's text: `{"id":…,"ts":…,` followed by the event's own fields.
-    pub fn record(&self, id: EventId) -> Json {
-        let body = self.json.as_str();
-        let rest = body
-            .trim_start()
-            .strip_prefix('{')
-            .unwrap_or("}")
-            .trim_start();
-        let mut out = String::with_capacity(body.len() + 48);
-        let mut digits = itoa::Buffer::new();
-        out.push_str("{\"id\":\"");
-        out.push_str(digits.format(id.ms));
-        out.push('-');
-        out.push_str(digits.format(id.seq));
-        out.push_str("\",\"ts\":");
-        out.push_str(digits.format(id.ms));
-        if !rest.starts_with('}') {
-            out.push(',');
-        }
-        out.push_str(rest);
-        Json::trusted(out)
-    }
 }
 
 /// Options of `stream_read` (SPEC §3.1). `after`/`before` are exclusive ids, `from`/`to`

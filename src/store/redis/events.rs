@@ -7,7 +7,6 @@ use super::RedisStoreAdapter;
 use crate::error::{NventError, Result};
 use crate::store::{EventBody, EventId, Order, ReadOptions};
 use crate::value::Json;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Entries fetched per round trip while a `types` filter skips some.
@@ -18,12 +17,7 @@ type Entry = (String, Vec<(String, String)>);
 impl RedisStoreAdapter {
     /// `XADD` of one event (seed 003): one stream field per event field, its value the
     /// field's JSON text as the caller's JSON gave it.
-    pub(super) fn xadd(&self, subject: &str, event: &EventBody) -> Result<redis::Cmd> {
-        // The facade checked depth and size; the parser's own recursion limit is lifted.
-        let mut de = serde_json::Deserializer::from_str(event.json.as_str());
-        de.disable_recursion_limit();
-        let fields = <TopFields<'_> as serde::Deserialize>::deserialize(&mut de)
-            .map_err(|_| NventError::invalid_argument("an event must be an object"))?;
+    pub(super) fn xadd(&self, subject: &str, event: &EventBody) -> redis::Cmd {
         let mut c = redis::cmd("XADD");
         c.arg(subject);
         if self.opts.max_len > 0 {
@@ -34,15 +28,15 @@ impl RedisStoreAdapter {
             c.arg(self.opts.max_len);
         }
         c.arg("*");
-        for (k, v) in fields.0 {
-            c.arg(k).arg(v.get());
+        for (k, v) in event.fields() {
+            c.arg(k).arg(v);
         }
-        Ok(c)
+        c
     }
 
     /// A bare `XADD` (no script, no announcement: subscribers read the stream itself).
     pub(super) async fn append(&self, subject: &str, event: EventBody) -> Result<Json> {
-        let id: String = self.redis.query(&self.xadd(subject, &event)?).await?;
+        let id: String = self.redis.query(&self.xadd(subject, &event)).await?;
         appended(&event, &id)
     }
 
@@ -106,32 +100,6 @@ pub(super) fn appended(event: &EventBody, id: &str) -> Result<Json> {
     EventId::parse(id)
         .map(|id| event.record(id))
         .ok_or_else(|| NventError::internal(format!("XADD returned the id '{id}'")))
-}
-
-/// The top-level fields of an event object with their JSON texts, in order.
-struct TopFields<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for TopFields<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = TopFields<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut m: M,
-            ) -> std::result::Result<Self::Value, M::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
-                    out.push((k, v));
-                }
-                Ok(TopFields(out))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
 }
 
 /// The record text `{ id, ts, ...fields }` of one entry.

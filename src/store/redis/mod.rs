@@ -375,21 +375,12 @@ impl RedisStoreAdapter {
     async fn run_batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
         let mut p = redis::pipe();
         p.ignore_errors();
-        // Per op: its result when known without Redis (an event the XADD refused to build).
-        let mut early: Vec<Option<NventError>> = Vec::with_capacity(ops.len());
         for op in &ops {
-            let cmd = match op {
-                BatchOp::KvGet { key } => Ok(redis::cmd("GET").arg(key).clone()),
-                BatchOp::KvSet { key, value, ttl } => Ok(kv::set_cmd(key, value.as_str(), *ttl)),
+            p.add_command(match op {
+                BatchOp::KvGet { key } => redis::cmd("GET").arg(key).clone(),
+                BatchOp::KvSet { key, value, ttl } => kv::set_cmd(key, value.as_str(), *ttl),
                 BatchOp::Append { subject, event } => self.xadd(subject, event),
-            };
-            match cmd {
-                Ok(c) => {
-                    p.add_command(c);
-                    early.push(None);
-                }
-                Err(e) => early.push(Some(e)),
-            }
+            });
         }
         let replies: Vec<redis::RedisResult<redis::Value>> = match self.redis.pipe(&p).await {
             Ok(r) => r,
@@ -397,11 +388,7 @@ impl RedisStoreAdapter {
         };
         let mut replies = replies.into_iter();
         ops.into_iter()
-            .zip(early)
-            .map(|(op, early)| {
-                if let Some(e) = early {
-                    return Err(e);
-                }
+            .map(|op| {
                 let reply = replies
                     .next()
                     .ok_or_else(|| NventError::internal("a pipeline reply is missing"))?
