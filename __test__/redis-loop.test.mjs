@@ -282,6 +282,20 @@ describe('redis: the event-loop connection', { skip }, () => {
         stream: (await store.stream.read(${JSON.stringify(prefix)} + ':s' + process.env.NVENT_LOOP_IO)).map((e) => e.type),
         job: await done,
       }
+      // One batch of every kind of call: written straight into the bytes sent on the
+      // event-loop connection, built as a driver pipeline on the shared one.
+      const b = ${JSON.stringify(prefix)} + ':b' + process.env.NVENT_LOOP_IO
+      const mix = await Promise.all([
+        store.kv.set('t', 1, 60),
+        store.kv.set('u', 'x'),
+        store.stream.append(b, { type: 'a', id: 'mine', ts: 1, n: [1, { d: 'é' }] }),
+        store.stream.append(b, { 'we"ird': { '\\\\': 'x' }, type: 'b' }),
+        store.kv.get('t'),
+        store.kv.get('missing'),
+      ])
+      out.mix = mix.map((v) => (v && v.id ? { ...v, id: /^\\d+-\\d+$/.test(v.id), ts: v.ts === Number(v.id.split('-')[0]) } : v ?? null))
+      out.read = (await store.stream.read(b)).map(({ id, ts, ...rest }) => rest)
+      out.ttl = (await store.kv.ttl('t')) > 0 && (await store.kv.ttl('u')) === null
       // Event-loop connections of this process seen by the server, after more calls.
       let loops = 0
       for (let i = 0; i < 100 && (loops === 0 || i < 10); i++) {
@@ -295,7 +309,17 @@ describe('redis: the event-loop connection', { skip }, () => {
       await store.close()
       console.log(JSON.stringify(out))
     `
-    const expected = { kv: { a: [1, 2] }, index: [['e1', 5, { s: 'x', version: 0 }]], stream: ['t.x'], job: 7 }
+    const a = { type: 'a', n: [1, { d: 'é' }] }
+    const b = { 'we"ird': { '\\': 'x' }, type: 'b' }
+    const expected = {
+      kv: { a: [1, 2] },
+      index: [['e1', 5, { s: 'x', version: 0 }]],
+      stream: ['t.x'],
+      job: 7,
+      mix: [null, null, { ...a, id: true, ts: true }, { ...b, id: true, ts: true }, 1, null],
+      read: [a, b],
+      ttl: true,
+    }
     for (const loop of ['0', '1']) {
       const r = await child(code, server.connection, { NVENT_LOOP_IO: loop })
       assert.equal(r.code, 0, `NVENT_LOOP_IO=${loop}: ${r.err}`)

@@ -12,6 +12,7 @@
 //!   into a message, a log line or `Debug` output (see [`RedisConfig`]'s `Debug`).
 
 use super::looped::{self, LoopConn};
+use super::resp::{CommandWriter, Packed};
 use crate::error::{NventError, Result};
 use crate::eventloop;
 use crate::options::Opts;
@@ -454,6 +455,46 @@ impl Redis {
         pipe.query_async(&mut conn)
             .await
             .map_err(|e| self.error(&e))
+    }
+
+    /// Runs the commands `write` writes as one pipeline, each command succeeding or
+    /// failing on its own (a server error answers only its command). On the event-loop
+    /// connection the commands are written straight into the bytes sent; otherwise into a
+    /// `redis::Pipeline` for the shared connection (`write` may then run twice).
+    ///
+    /// # Errors
+    /// Classified driver errors that fail the whole pipeline (connection, timeout).
+    pub async fn pipe_written(
+        &self,
+        size_hint: usize,
+        write: impl Fn(&mut dyn CommandWriter),
+    ) -> Result<Vec<redis::RedisResult<redis::Value>>> {
+        if let Some(conn) = self.looped() {
+            let mut packed = Packed::with_capacity(size_hint);
+            write(&mut packed);
+            let (bytes, count) = packed.finish()?;
+            if count == 0 {
+                return Ok(Vec::new());
+            }
+            if let Some(rx) = conn.send(&bytes, count) {
+                let replies = rx
+                    .await
+                    .map_err(|_| no_reply())
+                    .and_then(|r| r)
+                    .map_err(|e| self.error(&e))?;
+                return Ok(replies
+                    .into_iter()
+                    .map(|v| match v {
+                        redis::Value::ServerError(e) => Err(e.into()),
+                        v => Ok(v),
+                    })
+                    .collect());
+            }
+        }
+        let mut p = redis::pipe();
+        p.ignore_errors();
+        write(&mut p);
+        self.pipe(&p).await
     }
 
     /// Runs a script by SHA, loading it on `NOSCRIPT` (the driver's `Script` does both).

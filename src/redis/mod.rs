@@ -1,6 +1,6 @@
 //! What every Redis backend shares: connections and error classification
 //! ([`connection`]), key and channel names ([`keys`]), Lua scripts ([`scripts`]) and the
-//! pub/sub hub ([`pubsub`]).
+//! pub/sub hub ([`pubsub`]), commands written straight into the bytes sent ([`resp`]).
 //!
 //! Redis futures need the engine's tokio runtime (their sockets and timers are registered
 //! with its reactor), but the binding may poll them on the JS thread or on napi's runtime.
@@ -10,6 +10,7 @@ pub mod connection;
 pub mod keys;
 mod looped;
 pub mod pubsub;
+pub mod resp;
 pub mod scripts;
 
 pub use connection::{Redis, RedisConfig};

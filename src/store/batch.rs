@@ -8,9 +8,8 @@
 //! connection), so calls of one turn, split into several batches, keep their order.
 
 use super::facade::{check_ttl, Store};
-use super::{BatchOp, EventId};
+use super::{BatchDone, BatchOp, EventBody, EventId};
 use crate::error::{NventError, Result};
-use crate::value::Json;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -138,7 +137,7 @@ impl Store {
         // call: memory and file apply the calls there, so a call the JS layer makes after
         // this batch (settle.js sends a gathered batch before any other native call) sees
         // its effects; Redis queues its pipeline in turn (see `BatchOrder`).
-        let (ops, mut results, id_only) = self.batch_ops(kinds, keys, values, ttls)?;
+        let (ops, mut results, replies) = self.batch_ops(kinds, keys, values, ttls)?;
         self.order.wait(turn.seq).await;
         let done = start_then(self.backend().batch(ops), || turn.pass()).await;
         let mut done = done.into_iter();
@@ -148,11 +147,11 @@ impl Store {
                     .unwrap_or_else(|| Err(NventError::internal("a batch result is missing"))),
             );
         }
-        Ok(batch_text(results, &id_only))
+        Ok(batch_text(results, &replies))
     }
 
     /// The calls of a batch: the ops to send, a result slot per call (filled for calls
-    /// refused here), and per call whether an append may be answered with its id alone.
+    /// refused here), and per call how to answer it.
     #[allow(clippy::type_complexity)] // three parallel lists, named at the one caller
     fn batch_ops(
         &self,
@@ -160,17 +159,17 @@ impl Store {
         keys: Vec<String>,
         values: &str,
         ttls: Vec<f64>,
-    ) -> Result<(Vec<BatchOp>, Vec<Option<Result<Option<Json>>>>, Vec<bool>)> {
+    ) -> Result<(Vec<BatchOp>, Vec<Option<Result<BatchDone>>>, Vec<Reply>)> {
         let mismatch = || NventError::invalid_argument("batch arguments do not match their kinds");
         let mut keys = keys.into_iter();
         let mut values = values.split('\n').map(str::to_string);
         let mut ttls = ttls.into_iter();
         let mut results = Vec::with_capacity(kinds.len());
-        let mut id_only = Vec::with_capacity(kinds.len());
+        let mut replies = Vec::with_capacity(kinds.len());
         let mut ops = Vec::with_capacity(kinds.len());
         for kind in kinds.bytes() {
             let key = keys.next().ok_or_else(mismatch)?;
-            let mut unchanged = false;
+            let mut reply = Reply::Value;
             let op = match kind {
                 b'g' => self.name("key", &key).map(|key| BatchOp::KvGet { key }),
                 b's' => {
@@ -189,14 +188,19 @@ impl Store {
                     (|| {
                         let subject = self.name("subject", &key)?;
                         let event = self.event_body(&text)?;
-                        // Unchanged text: no caller `id`/`ts` was dropped.
-                        unchanged = event.json.as_str() == text;
+                        // Unchanged text: no caller `id`/`ts` was dropped, and the caller
+                        // builds the record from what it sent.
+                        reply = if event.json.as_str() == text {
+                            Reply::Id
+                        } else {
+                            Reply::Record(event.clone())
+                        };
                         Ok(BatchOp::Append { subject, event })
                     })()
                 }
                 _ => return Err(mismatch()),
             };
-            id_only.push(unchanged);
+            replies.push(reply);
             match op {
                 Ok(op) => {
                     ops.push(op);
@@ -205,20 +209,45 @@ impl Store {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        Ok((ops, results, id_only))
+        Ok((ops, results, replies))
     }
 }
 
+/// How a call of a batch is answered.
+enum Reply {
+    /// Its value (a get; a set: `null`).
+    Value,
+    /// An append the caller builds the record of: its id alone.
+    Id,
+    /// An append whose event lost the caller's `id`/`ts`: the record.
+    Record(EventBody),
+}
+
 /// The reply text of a batch (see [`Store::batch`]).
-fn batch_text(results: Vec<Option<Result<Option<Json>>>>, id_only: &[bool]) -> String {
+fn batch_text(results: Vec<Option<Result<BatchDone>>>, replies: &[Reply]) -> String {
     let mut out = String::from("{\"v\":[");
     let mut errors = Vec::new();
+    let mut digits = itoa::Buffer::new();
     for (i, r) in results.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        match r.unwrap_or(Ok(None)) {
-            Ok(Some(v)) => match id_only[i].then(|| record_id(v.as_str())).flatten() {
+        let reply = replies.get(i).unwrap_or(&Reply::Value);
+        match r.unwrap_or(Ok(BatchDone::Value(None))) {
+            Ok(BatchDone::Appended(id)) => match reply {
+                Reply::Record(event) => out.push_str(event.record(id).as_str()),
+                _ => {
+                    out.push('"');
+                    out.push_str(digits.format(id.ms));
+                    out.push('-');
+                    out.push_str(digits.format(id.seq));
+                    out.push('"');
+                }
+            },
+            Ok(BatchDone::Value(Some(v))) => match matches!(reply, Reply::Id)
+                .then(|| record_id(v.as_str()))
+                .flatten()
+            {
                 Some(id) => {
                     out.push('"');
                     out.push_str(id);
@@ -226,7 +255,7 @@ fn batch_text(results: Vec<Option<Result<Option<Json>>>>, id_only: &[bool]) -> S
                 }
                 None => out.push_str(v.as_str()),
             },
-            Ok(None) => out.push_str("null"),
+            Ok(BatchDone::Value(None)) => out.push_str("null"),
             Err(e) => {
                 out.push_str("null");
                 errors.push(serde_json::json!([

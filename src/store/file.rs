@@ -9,7 +9,7 @@
 
 use super::memory::MemoryStoreAdapter;
 use super::{
-    BatchOp, EventBody, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
+    BatchDone, BatchOp, EventBody, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
     ReadOptions, StoreAdapter,
 };
 use crate::callback::Callback;
@@ -58,7 +58,7 @@ impl StoreAdapter for FileStoreAdapter {
             .await
     }
 
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
         match self.opened().await {
             Ok(o) => o.engine.batch(ops).await,
             Err(e) => ops.iter().map(|_| Err(e.clone())).collect(),

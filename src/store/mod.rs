@@ -141,6 +141,16 @@ pub enum BatchOp {
     },
 }
 
+/// What one call of a batch gave (see [`StoreAdapter::batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchDone {
+    /// A get's value, an append's record, `None` for a set.
+    Value(Option<Json>),
+    /// An append stored its event as given, under this id: its record is
+    /// [`EventBody::record`] of that id, which the caller can build without it crossing.
+    Appended(EventId),
+}
+
 /// One sorted-index entry as returned to callers (a copy).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
@@ -166,20 +176,22 @@ pub trait StoreAdapter: Send + Sync {
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json>;
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
     /// Runs `ops` and returns one result per op, in order: the value of a get, the record
-    /// of an append, `None` for a set. Each op succeeds or fails on its own, as if called
+    /// of an append (or its id alone, see [`BatchDone::Appended`]), `None` for a set. Each op succeeds or fails on its own, as if called
     /// alone. The default runs them one after another; a backend that can send them
     /// together (Redis: one pipeline) overrides it.
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
             out.push(match op {
-                BatchOp::KvGet { key } => self.kv_get(&key).await,
-                BatchOp::KvSet { key, value, ttl } => {
-                    self.kv_set(&key, value, ttl).await.map(|()| None)
-                }
-                BatchOp::Append { subject, event } => {
-                    self.stream_append(&subject, event).await.map(Some)
-                }
+                BatchOp::KvGet { key } => self.kv_get(&key).await.map(BatchDone::Value),
+                BatchOp::KvSet { key, value, ttl } => self
+                    .kv_set(&key, value, ttl)
+                    .await
+                    .map(|()| BatchDone::Value(None)),
+                BatchOp::Append { subject, event } => self
+                    .stream_append(&subject, event)
+                    .await
+                    .map(|r| BatchDone::Value(Some(r))),
             });
         }
         out

@@ -11,8 +11,8 @@ use crate::journal::{Ack, Records};
 use crate::store::change::{Change, StreamAppendRef};
 use crate::store::metadata::{self, FieldFilter};
 use crate::store::{
-    BatchOp, EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions, Order,
-    ReadOptions, StoreAdapter,
+    BatchDone, BatchOp, EventBody, EventId, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
+    Order, ReadOptions, StoreAdapter,
 };
 use crate::value::Json;
 use async_trait::async_trait;
@@ -119,7 +119,7 @@ impl StoreAdapter for MemoryStoreAdapter {
 
     /// Runs of appends take one lock, one journal submission and one acknowledgement;
     /// other calls run one by one, in order.
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
         let mut out = Vec::with_capacity(ops.len());
         let mut ops = ops.into_iter().peekable();
         while let Some(op) = ops.next() {
@@ -131,12 +131,15 @@ impl StoreAdapter for MemoryStoreAdapter {
                             run.push((subject, event));
                         }
                     }
-                    out.extend(self.append_run(run).await);
+                    let records = self.append_run(run).await;
+                    out.extend(records.into_iter().map(|r| r.map(BatchDone::Value)));
                 }
-                BatchOp::KvGet { key } => out.push(self.kv_get(&key).await),
-                BatchOp::KvSet { key, value, ttl } => {
-                    out.push(self.kv_set(&key, value, ttl).await.map(|()| None));
-                }
+                BatchOp::KvGet { key } => out.push(self.kv_get(&key).await.map(BatchDone::Value)),
+                BatchOp::KvSet { key, value, ttl } => out.push(
+                    self.kv_set(&key, value, ttl)
+                        .await
+                        .map(|()| BatchDone::Value(None)),
+                ),
             }
         }
         out

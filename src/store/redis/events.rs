@@ -5,6 +5,7 @@
 use super::codec::{is_json, leaf};
 use super::RedisStoreAdapter;
 use crate::error::{NventError, Result};
+use crate::redis::resp::CommandWriter;
 use crate::store::{EventBody, EventId, Order, ReadOptions};
 use crate::value::Json;
 use serde_json::Value;
@@ -15,28 +16,35 @@ const BATCH: usize = 512;
 type Entry = (String, Vec<(String, String)>);
 
 impl RedisStoreAdapter {
-    /// `XADD` of one event (seed 003): one stream field per event field, its value the
-    /// field's JSON text as the caller's JSON gave it.
-    pub(super) fn xadd(&self, subject: &str, event: &EventBody) -> redis::Cmd {
-        let mut c = redis::cmd("XADD");
-        c.arg(subject);
-        if self.opts.max_len > 0 {
-            c.arg("MAXLEN");
+    /// Writes the `XADD` of one event (seed 003): one stream field per event field, its
+    /// value the field's JSON text as the caller's JSON gave it.
+    pub(super) fn write_xadd(&self, w: &mut dyn CommandWriter, subject: &str, event: &EventBody) {
+        let trim = match (self.opts.max_len, self.opts.approx) {
+            (0, _) => 0,
+            (_, true) => 3,
+            (_, false) => 2,
+        };
+        w.begin(3 + trim + 2 * event.fields().len(), "XADD");
+        w.arg(subject.as_bytes());
+        if trim > 0 {
+            w.arg(b"MAXLEN");
             if self.opts.approx {
-                c.arg("~");
+                w.arg(b"~");
             }
-            c.arg(self.opts.max_len);
+            w.arg(itoa::Buffer::new().format(self.opts.max_len).as_bytes());
         }
-        c.arg("*");
+        w.arg(b"*");
         for (k, v) in event.fields() {
-            c.arg(k).arg(v);
+            w.arg(k.as_bytes());
+            w.arg(v.as_bytes());
         }
-        c
     }
 
     /// A bare `XADD` (no script, no announcement: subscribers read the stream itself).
     pub(super) async fn append(&self, subject: &str, event: EventBody) -> Result<Json> {
-        let id: String = self.redis.query(&self.xadd(subject, &event)).await?;
+        let mut cmd = redis::Cmd::new();
+        self.write_xadd(&mut cmd, subject, &event);
+        let id: String = self.redis.query(&cmd).await?;
         appended(&event, &id)
     }
 
@@ -93,6 +101,17 @@ impl RedisStoreAdapter {
             }
         }
     }
+}
+
+/// The id an `XADD` answered with.
+pub(super) fn appended_id(reply: &redis::Value) -> Result<EventId> {
+    let id = match reply {
+        redis::Value::BulkString(b) => std::str::from_utf8(b).ok(),
+        redis::Value::SimpleString(s) => Some(s.as_str()),
+        _ => None,
+    };
+    id.and_then(EventId::parse)
+        .ok_or_else(|| NventError::internal(format!("XADD answered {reply:?}")))
 }
 
 /// The record an append returns, from the id Redis gave the entry.

@@ -3,6 +3,7 @@
 use super::codec::{json_text, leaf};
 use super::RedisStoreAdapter;
 use crate::error::{NventError, Result};
+use crate::redis::resp::CommandWriter;
 use crate::redis::{keys, scripts};
 use crate::store::{KvEntry, ListOptions, Order};
 use crate::value::Json;
@@ -17,13 +18,16 @@ pub(super) fn ttl_ms(ttl_seconds: f64) -> u64 {
     ((ttl_seconds * 1000.0).ceil() as u64).max(1)
 }
 
-pub(super) fn set_cmd(key: &str, value: &str, ttl: Option<f64>) -> redis::Cmd {
-    let mut c = redis::cmd("SET");
-    c.arg(key).arg(value);
-    if let Some(t) = ttl.filter(|t| *t > 0.0) {
-        c.arg("PX").arg(ttl_ms(t));
+/// Writes `SET key value [PX ms]` (a ttl of 0 or none: no expiry).
+pub(super) fn write_set(w: &mut dyn CommandWriter, key: &str, value: &str, ttl: Option<f64>) {
+    let ttl = ttl.filter(|t| *t > 0.0);
+    w.begin(if ttl.is_some() { 5 } else { 3 }, "SET");
+    w.arg(key.as_bytes());
+    w.arg(value.as_bytes());
+    if let Some(t) = ttl {
+        w.arg(b"PX");
+        w.arg(itoa::Buffer::new().format(ttl_ms(t)).as_bytes());
     }
-    c
 }
 
 fn number_result(key: &str, r: Vec<String>) -> Result<f64> {
@@ -44,7 +48,9 @@ impl RedisStoreAdapter {
     }
 
     pub(super) async fn set(&self, key: &str, value: Json, ttl: Option<f64>) -> Result<()> {
-        self.redis.query(&set_cmd(key, value.as_str(), ttl)).await
+        let mut cmd = redis::Cmd::new();
+        write_set(&mut cmd, key, value.as_str(), ttl);
+        self.redis.query(&cmd).await
     }
 
     pub(super) async fn mget(&self, keys: &[String]) -> Result<Vec<Option<Json>>> {
@@ -64,8 +70,8 @@ impl RedisStoreAdapter {
         let mut p = redis::pipe();
         p.atomic();
         for e in &entries {
-            p.add_command(set_cmd(&e.key, e.value.as_str(), e.ttl_seconds))
-                .ignore();
+            write_set(&mut p, &e.key, e.value.as_str(), e.ttl_seconds);
+            p.ignore();
         }
         self.redis.pipe(&p).await
     }

@@ -21,8 +21,8 @@ use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::redis::{on_runtime, Redis};
 use crate::store::{
-    BatchOp, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions, ReadOptions,
-    StoreAdapter,
+    BatchDone, BatchOp, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
+    ReadOptions, StoreAdapter,
 };
 use crate::value::Json;
 use async_trait::async_trait;
@@ -109,7 +109,7 @@ impl StoreAdapter for RedisStoreAdapter {
     async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
         Ok(self.follower.unsubscribe(id))
     }
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
+    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
         let n = ops.len();
         let run = on_runtime(async {
             self.open()?;
@@ -372,17 +372,32 @@ impl StoreAdapter for RedisStoreAdapter {
 impl RedisStoreAdapter {
     /// The calls of a batch as one pipeline (one write, one round trip); each call's reply
     /// or error is its own.
-    async fn run_batch(&self, ops: Vec<BatchOp>) -> Vec<Result<Option<Json>>> {
-        let mut p = redis::pipe();
-        p.ignore_errors();
-        for op in &ops {
-            p.add_command(match op {
-                BatchOp::KvGet { key } => redis::cmd("GET").arg(key).clone(),
-                BatchOp::KvSet { key, value, ttl } => kv::set_cmd(key, value.as_str(), *ttl),
-                BatchOp::Append { subject, event } => self.xadd(subject, event),
-            });
-        }
-        let replies: Vec<redis::RedisResult<redis::Value>> = match self.redis.pipe(&p).await {
+    async fn run_batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
+        let size: usize = ops
+            .iter()
+            .map(|op| match op {
+                BatchOp::KvGet { key } => key.len() + 24,
+                BatchOp::KvSet { key, value, .. } => key.len() + value.as_str().len() + 64,
+                BatchOp::Append { subject, event } => {
+                    subject.len() + event.json.as_str().len() + 64 + 16 * event.fields().len()
+                }
+            })
+            .sum();
+        let written = self.redis.pipe_written(size, |w| {
+            for op in &ops {
+                match op {
+                    BatchOp::KvGet { key } => {
+                        w.begin(2, "GET");
+                        w.arg(key.as_bytes());
+                    }
+                    BatchOp::KvSet { key, value, ttl } => {
+                        kv::write_set(w, key, value.as_str(), *ttl);
+                    }
+                    BatchOp::Append { subject, event } => self.write_xadd(w, subject, event),
+                }
+            }
+        });
+        let replies = match written.await {
             Ok(r) => r,
             Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -397,13 +412,12 @@ impl RedisStoreAdapter {
                 match op {
                     BatchOp::KvGet { .. } => {
                         let v: Option<String> = redis::from_redis_value(reply).map_err(conv)?;
-                        Ok(v.map(|t| Json::trusted(codec::json_text(t))))
+                        Ok(BatchDone::Value(
+                            v.map(|t| Json::trusted(codec::json_text(t))),
+                        ))
                     }
-                    BatchOp::KvSet { .. } => Ok(None),
-                    BatchOp::Append { event, .. } => {
-                        let id: String = redis::from_redis_value(reply).map_err(conv)?;
-                        events::appended(&event, &id).map(Some)
-                    }
+                    BatchOp::KvSet { .. } => Ok(BatchDone::Value(None)),
+                    BatchOp::Append { .. } => events::appended_id(&reply).map(BatchDone::Appended),
                 }
             })
             .collect()
