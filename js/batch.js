@@ -68,8 +68,9 @@ class Batcher {
     sent(this)
     let r
     try {
-      // Values are JSON texts from JSON.stringify without indentation: never a raw newline.
-      r = native.storeBatch(this._h, kinds, keys, values.join('\n'), ttls)
+      // Names hold no NUL (codec.name refuses it); values are JSON texts from
+      // JSON.stringify without indentation: never a raw newline.
+      r = native.storeBatch(this._h, kinds, keys.join('\0'), values.join('\n'), ttls)
     } catch (e) {
       failAll(waiting, fromNative(e))
       return

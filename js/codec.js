@@ -252,13 +252,20 @@ function decode(text) {
   return JSON.parse(text)
 }
 
-/** Checks that `name` is a well-formed string (the engine checks length, NUL, emptiness). */
+/**
+ * Checks that `name` is a well-formed string without NUL (the engine checks length and
+ * emptiness, and NUL again). NUL is refused here too because batched calls cross to the
+ * engine with their names joined by NUL (js/batch.js).
+ */
 function name(what, value) {
   if (typeof value !== 'string') {
     throw new NventError('NVENT_INVALID_NAME', `invalid ${what}: must be a string, got ${typeof value}`)
   }
   if (!value.isWellFormed()) {
     throw new NventError('NVENT_INVALID_NAME', `invalid ${what}: contains a lone surrogate`)
+  }
+  if (value.includes('\0')) {
+    throw new NventError('NVENT_INVALID_NAME', `invalid ${what}: must not contain NUL`)
   }
   return value
 }

@@ -127,13 +127,13 @@ pub fn store_batch<'e>(
     env: &'e Env,
     h: &External<Store>,
     kinds: String,
-    keys: Vec<String>,
+    keys: String,
     values: String,
     ttls: Vec<f64>,
 ) -> napi::Result<Settled<'e, JsonText>> {
     let s: Store = (**h).clone();
     settle_json(env, async move {
-        s.batch(&kinds, keys, &values, ttls)
+        s.batch(&kinds, &keys, &values, ttls)
             .await
             .map(|t| JsonText(crate::value::Json::trusted(t)))
     })

@@ -108,9 +108,9 @@ async fn start_then<F: Future>(fut: F, started: impl FnOnce()) -> F::Output {
 impl Store {
     /// The per-value calls of one JS turn, sent together (see
     /// [`super::StoreAdapter::batch`]). `kinds` has one letter per call, each taking its
-    /// arguments in order from `keys`, `values` (JSON texts joined by `\n`, which JSON text
-    /// written without indentation never holds: one string crosses instead of one per call)
-    /// and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl means
+    /// arguments in order from `keys` (names joined by NUL, which no valid name holds),
+    /// `values` (JSON texts joined by `\n`, which JSON text written without indentation never
+    /// holds: one string crosses instead of one per call) and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl means
     /// none), `a` append (subject, event).
     ///
     /// Returns JSON text `{"v":[result, ...],"e":[[index, code, path, message], ...]}`:
@@ -123,7 +123,7 @@ impl Store {
     pub async fn batch(
         &self,
         kinds: &str,
-        keys: Vec<String>,
+        keys: &str,
         values: &str,
         ttls: Vec<f64>,
     ) -> Result<String> {
@@ -156,13 +156,14 @@ impl Store {
     fn batch_ops(
         &self,
         kinds: &str,
-        keys: Vec<String>,
+        keys: &str,
         values: &str,
         ttls: Vec<f64>,
     ) -> Result<(Vec<BatchOp>, Vec<Option<Result<BatchDone>>>, Vec<Reply>)> {
         let mismatch = || NventError::invalid_argument("batch arguments do not match their kinds");
-        let mut keys = keys.into_iter();
-        let mut values = values.split('\n').map(str::to_string);
+        let mut keys = keys.split('\0');
+        let mut values = values.split('\n');
+        let mut values_used = 0;
         let mut ttls = ttls.into_iter();
         let mut results = Vec::with_capacity(kinds.len());
         let mut replies = Vec::with_capacity(kinds.len());
@@ -171,23 +172,25 @@ impl Store {
             let key = keys.next().ok_or_else(mismatch)?;
             let mut reply = Reply::Value;
             let op = match kind {
-                b'g' => self.name("key", &key).map(|key| BatchOp::KvGet { key }),
+                b'g' => self.name("key", key).map(|key| BatchOp::KvGet { key }),
                 b's' => {
                     let value = values.next().ok_or_else(mismatch)?;
+                    values_used += 1;
                     let ttl = ttls.next().ok_or_else(mismatch)?;
                     let ttl = (ttl >= 0.0).then_some(ttl);
                     (|| {
-                        let key = self.name("key", &key)?;
-                        let value = self.json(value)?;
+                        let key = self.name("key", key)?;
+                        let value = self.json(value.to_string())?;
                         check_ttl(ttl)?;
                         Ok(BatchOp::KvSet { key, value, ttl })
                     })()
                 }
                 b'a' => {
                     let text = values.next().ok_or_else(mismatch)?;
+                    values_used += 1;
                     (|| {
-                        let subject = self.name("subject", &key)?;
-                        let event = self.event_body(&text)?;
+                        let subject = self.name("subject", key)?;
+                        let event = self.event_body(text)?;
                         // Unchanged text: no caller `id`/`ts` was dropped, and the caller
                         // builds the record from what it sent.
                         reply = if event.json.as_str() == text {
@@ -208,6 +211,21 @@ impl Store {
                 }
                 Err(e) => results.push(Some(Err(e))),
             }
+        }
+        // Left over: a name or value held its separator (the JS layer refuses NUL in
+        // names, and JSON.stringify writes no raw newline), so the calls cannot be told
+        // apart. With no call or no value, `keys` or `values` is the one empty text.
+        let keys_left = keys
+            .next()
+            .is_some_and(|k| !kinds.is_empty() || !k.is_empty());
+        let values_left = values
+            .next()
+            .is_some_and(|v| values_used > 0 || !v.is_empty());
+        if keys_left || keys.next().is_some() || values_left || values.next().is_some() {
+            return Err(mismatch());
+        }
+        if ttls.next().is_some() {
+            return Err(mismatch());
         }
         Ok((ops, results, replies))
     }
@@ -286,6 +304,48 @@ fn record_id(record: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[tokio::test]
+    async fn arguments_that_do_not_line_up_with_the_kinds_are_refused_whole() {
+        let store = Store::new(
+            Arc::new(crate::store::memory::MemoryStoreAdapter::new()),
+            crate::value::Limits::default(),
+        );
+        let batch =
+            |kinds: &'static str, keys: &'static str, values: &'static str, ttls: Vec<f64>| {
+                let store = store.clone();
+                async move { store.batch(kinds, keys, values, ttls).await }
+            };
+        let ok = batch("sga", "k\0k\0s", "1\n{\"type\":\"t\"}", vec![-1.0])
+            .await
+            .unwrap();
+        assert!(ok.starts_with(r#"{"v":[null,1,""#), "{ok}");
+        assert!(batch("g", "k", "", vec![]).await.is_ok());
+        assert!(batch("", "", "", vec![]).await.is_ok());
+        for (kinds, keys, values, ttls) in [
+            // A name holding the separator: one key too many.
+            ("gg", "a\0b\0c", "", vec![]),
+            ("g", "a\0b", "", vec![]),
+            ("g", "k", "1", vec![]),
+            ("s", "k", "1\n2", vec![-1.0]),
+            ("s", "k", "1", vec![-1.0, -1.0]),
+            ("s", "k", "1", vec![]),
+            ("gg", "k", "", vec![]),
+            ("x", "k", "", vec![]),
+        ] {
+            let r = batch(kinds, keys, values, ttls).await;
+            assert_eq!(
+                r.map_err(|e| e.code()),
+                Err("NVENT_INVALID_ARGUMENT"),
+                "{kinds} {keys:?} {values:?}"
+            );
+        }
+        // Nothing refused whole was applied.
+        assert_eq!(
+            batch("g", "k", "", vec![]).await.unwrap(),
+            r#"{"v":[1],"e":[]}"#
+        );
+    }
 
     #[test]
     fn record_ids_are_read_only_from_engine_records() {
