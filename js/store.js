@@ -51,20 +51,21 @@ class StreamTier {
     this._batch = batch
   }
   append(subject, event) {
-    if (this._batch) {
+    const batch = this._batch
+    if (batch) {
       // A plain event's text is made from its plain copy, and its record is that copy
       // with id and ts filled in (js/batch.js); anything else (a Date, its own id...)
       // goes as encodeRecord's text, and the record comes from the engine.
-      return batched(this._batch, 'a', () => {
-        const s = name('subject', subject)
-        const plain = plainRecord(event, this._lim)
-        if (plain !== undefined) {
-          const text = JSON.stringify(plain)
-          if (text.length <= this._lim.maxValueBytes) return [s, text, undefined, plain]
-        }
-        const text = encodeRecord(event, 'event', this._lim)
-        return [s, text, undefined, text]
-      })
+      let s, text, from
+      try {
+        s = name('subject', subject)
+        from = plainRecord(event, this._lim)
+        if (from !== undefined) text = JSON.stringify(from)
+        if (from === undefined || text.length > this._lim.maxValueBytes) from = text = encodeRecord(event, 'event', this._lim)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+      return batch.push('a', s, text, undefined, from)
     }
     return settle(() => native.storeStreamAppend(this._h, name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
   }
