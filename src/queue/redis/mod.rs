@@ -488,15 +488,21 @@ impl Shared {
             (l.keys.clone(), l.idle.clone())
         };
         let (ids, own) = on_runtime(async {
-            // A lone job without options (most enqueues) has a script of its own.
-            let script = match jobs {
-                [job] if job.opts.raw.is_empty() => &Q_ADD_JOB,
-                _ => &Q_ADD_JOBS,
-            };
-            let mut inv = keys.invoke(script, self.opts.events_max_len);
-            inv.arg(idle).arg(jobs.len());
-            for j in jobs {
-                push_job(&mut inv, j);
+            let mut inv;
+            match jobs {
+                // A lone job with every option at its default (most enqueues) has a
+                // script of its own that takes only its name and data.
+                [job] if wire::is_plain(job) => {
+                    inv = keys.invoke(&Q_ADD_JOB, self.opts.events_max_len);
+                    inv.arg(idle).arg(job.name.as_str()).arg(job.data.as_str());
+                }
+                _ => {
+                    inv = keys.invoke(&Q_ADD_JOBS, self.opts.events_max_len);
+                    inv.arg(idle).arg(jobs.len());
+                    for j in jobs {
+                        push_job(&mut inv, j);
+                    }
+                }
             }
             let mut parts = array(self.script::<redis::Value>(&inv).await?).into_iter();
             // The ids come as one text joined by NUL, which no job id holds.

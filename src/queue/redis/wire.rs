@@ -101,6 +101,32 @@ const SEP: char = '\u{1f}';
 /// from the defaults are sent (and stored).
 pub(super) fn push_job(inv: &mut ScriptInvocation<'_>, job: &NewJob) {
     let o = &job.opts;
+    let extra = extra_options(job);
+    let opts = if o.raw.is_empty() {
+        String::new()
+    } else {
+        Value::Object(o.raw.clone()).to_string()
+    };
+    inv.arg(o.job_id.as_deref().unwrap_or(""))
+        .arg(job.name.as_str())
+        .arg(job.data.as_str())
+        .arg(opts)
+        .arg(o.delay)
+        .arg(extra);
+}
+
+/// Whether every option of `job` is at its default, so that its 6 arguments would be
+/// `''`, name, data, `''`, 0, `''`: what `addJob-12.lua` takes for granted. Options can be
+/// set without the caller giving any (`schedule` sets the delay).
+pub(super) fn is_plain(job: &NewJob) -> bool {
+    let o = &job.opts;
+    o.raw.is_empty() && o.job_id.is_none() && o.delay == 0 && extra_options(job).is_empty()
+}
+
+/// The options the scripts act on that differ from their defaults, as
+/// `field\x1fvalue\x1f…` (see `addJob` in `_common.lua`).
+fn extra_options(job: &NewJob) -> String {
+    let o = &job.opts;
     let mut extra = String::new();
     let mut put = |f: &str, v: &str| {
         extra.push_str(f);
@@ -141,17 +167,7 @@ pub(super) fn push_job(inv: &mut ScriptInvocation<'_>, job: &NewJob) {
             ),
         );
     }
-    let opts = if o.raw.is_empty() {
-        String::new()
-    } else {
-        Value::Object(o.raw.clone()).to_string()
-    };
-    inv.arg(o.job_id.as_deref().unwrap_or(""))
-        .arg(job.name.as_str())
-        .arg(job.data.as_str())
-        .arg(opts)
-        .arg(o.delay)
-        .arg(extra);
+    extra
 }
 
 /// A reply element as text (bulk strings, simple strings and integers).
