@@ -109,9 +109,10 @@ impl Store {
     /// The per-value calls of one JS turn, sent together (see
     /// [`super::StoreAdapter::batch`]). `kinds` has one letter per call, each taking its
     /// arguments in order from `keys` (names joined by NUL, which no valid name holds),
-    /// `values` (JSON texts joined by `\n`, which JSON text written without indentation never
-    /// holds: one string crosses instead of one per call) and `ttls`: `g` kv get (key), `s` kv set (key, value, ttl; a negative ttl means
-    /// none), `a` append (subject, event).
+    /// `values` (JSON texts joined by `\n`, which JSON text written without indentation
+    /// never holds: one string crosses instead of one per call) and `ttls`: `g` kv get
+    /// (key), `s` kv set (key, value, ttl; a negative ttl means none), `a` append (subject,
+    /// event).
     ///
     /// Returns JSON text `{"v":[result, ...],"e":[[index, code, path, message], ...]}`:
     /// a get's value or `null`, `null` for a set or a failed call; for an append the new
