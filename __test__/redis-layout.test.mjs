@@ -97,6 +97,61 @@ describe('redis store layout (seed 003)', { skip: !haveRedis() && 'redis-server 
     }
   })
 
+  test('a lone add (addJob-12) hands a job to an idle worker exactly as a bulk add (handFresh) does', async () => {
+    // addJob-12 is written out without _common.lua's helpers: what it writes must stay
+    // what addJobs writes for the same job (docs/REDIS.md).
+    const queue = new RedisQueueAdapter({ connection: server.connection, prefix: 'lay' })
+    const q = unique('layout-fresh')
+    const base = `lay:queue:{${q}}:`
+    const seen = []
+    const offs = ['waiting', 'active'].map((e) => queue.on(q, e, (p) => seen.push([e, p])))
+    let release = () => {}
+    let started = () => {}
+    const startedJob = () => new Promise((r) => (started = r))
+    const idle = () => waitFor(async () => (await server.cmd('ZCARD', `${base}idle`)) === 1, { what: 'an idle worker' })
+    // The job hash with the per-job values replaced by their kind, and the lease entry's shape.
+    const shape = async (id) => {
+      const flat = await server.cmd('HGETALL', `${base}job:${id}`)
+      const h = {}
+      for (let i = 0; i < flat.length; i += 2) h[flat[i]] = flat[i + 1]
+      const lease = await server.cmd('HGET', `${base}active`, id)
+      const m = /^(\d+):(\d+):(-?\d+):([01])$/.exec(lease)
+      assert.ok(m, `lease entry ${lease}`)
+      assert.equal(m[2], h.tok)
+      assert.ok(Number(h.pon) >= Number(h.ts), `pon ${h.pon} ts ${h.ts}`)
+      return { ...h, ts: 'ms', pon: 'ms', tok: 'n', lease: `ms:n:${m[3]}:${m[4]}` }
+    }
+    try {
+      await queue.registerWorker(q, 'job', (job) => {
+        started(job.id)
+        return new Promise((r) => (release = r))
+      })
+      await idle()
+      let running = startedJob()
+      const a = await queue.enqueue(q, { name: 'job', data: { n: 1 } })
+      assert.equal(await running, a)
+      const lone = await shape(a)
+      release()
+      await waitFor(async () => (await queue.getJob(q, a))?.state === 'completed', { what: 'the first job to complete' })
+      await idle()
+      running = startedJob()
+      // Two jobs: the bulk script (one job alone goes to addJob-12); the first is handed over.
+      const [b] = await queue.enqueueBulk(q, [{ name: 'job', data: { n: 1 } }, { name: 'job', data: 2 }])
+      assert.equal(await running, b)
+      const bulk = await shape(b)
+      assert.deepEqual(lone, { name: 'job', data: '{"n":1}', ts: 'ms', state: 'active', pon: 'ms', tok: 'n', made: '1', lease: 'ms:n:-1:0' })
+      assert.deepEqual(bulk, lone)
+      const of = (id) => seen.filter(([, p]) => p.jobId === id).map(([e, p]) => [e, { ...p, jobId: 'id' }])
+      await waitFor(() => of(b).length === 2, { what: "the second job's events" })
+      assert.deepEqual(of(a), [['waiting', { jobId: 'id', name: 'job' }], ['active', { jobId: 'id', name: 'job', attemptsMade: 0 }]])
+      assert.deepEqual(of(b), of(a))
+    } finally {
+      offs.forEach((off) => off())
+      release()
+      await queue.close()
+    }
+  })
+
   test('an event stream is a Redis stream at the subject key with JSON-encoded fields', async () => {
     const s = unique('layout:stream')
     const rec = await store.stream.append(s, { type: 'flow.start', runId: 'r1', data: { n: 1, s: '2' } })
