@@ -58,16 +58,6 @@ local function waitingCount()
   readCounts()
   return nWait + nPrio
 end
--- Whether nothing waits, in one command while the lengths are not known: Redis deletes an
--- emptied list or sorted set, so then neither key exists. For a script that needs the
--- lengths only when both are 0.
-local function nothingWaits()
-  if nWait == nil then
-    if redis.call('EXISTS', K_WAIT, K_PRIO) > 0 then return false end
-    nWait, nPrio = 0, 0
-  end
-  return nWait + nPrio == 0
-end
 local pausedNow = nil
 local function isPaused()
   if pausedNow == nil then pausedNow = redis.call('HGET', K_META, 'paused') == '1' end

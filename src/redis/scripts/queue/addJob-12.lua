@@ -18,6 +18,7 @@ local name, data = ARGV[6], ARGV[7]
 
 local flags = redis.call('HMGET', K_META, 'paused', 'nid')
 local open, numericIds = flags[1] ~= '1', flags[2] ~= false
+-- Nothing waits when neither key exists: Redis deletes an emptied list or sorted set.
 local empty = redis.call('EXISTS', K_WAIT, K_PRIO) == 0
 local seq = redis.call('HINCRBY', K_META, 'seq', 1)
 local n, id
