@@ -44,8 +44,8 @@ impl RedisStoreAdapter {
     pub(super) async fn append(&self, subject: &str, event: EventBody) -> Result<Json> {
         let mut cmd = redis::Cmd::new();
         self.write_xadd(&mut cmd, subject, &event);
-        let id: String = self.redis.query(&cmd).await?;
-        appended(&event, &id)
+        let reply: redis::Value = self.redis.query(&cmd).await?;
+        Ok(event.record(appended_id(&reply)?))
     }
 
     pub(super) async fn read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>> {
@@ -112,13 +112,6 @@ pub(super) fn appended_id(reply: &redis::Value) -> Result<EventId> {
     };
     id.and_then(EventId::parse)
         .ok_or_else(|| NventError::internal(format!("XADD answered {reply:?}")))
-}
-
-/// The record an append returns, from the id Redis gave the entry.
-pub(super) fn appended(event: &EventBody, id: &str) -> Result<Json> {
-    EventId::parse(id)
-        .map(|id| event.record(id))
-        .ok_or_else(|| NventError::internal(format!("XADD returned the id '{id}'")))
 }
 
 /// The record text `{ id, ts, ...fields }` of one entry.
