@@ -7,24 +7,33 @@
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
 const { encodeOptions } = require('./codec')
-const { NventError, fromNative } = require('./errors')
+const { NventError, fromNative, describeThrown } = require('./errors')
+const { callUser } = require('./isolate')
 const { getEventBus, EventBus } = require('./bus')
 
-/** Serves the engine's calls (`{ call, method, args }`) on a JS object. */
+/**
+ * Serves the engine's calls (`{ call, method, args }`) on a JS object. The object is user
+ * code: whatever it throws or rejects with, or a result JSON cannot carry, fails that one
+ * call (js/isolate.js callUser, js/errors.js describeThrown).
+ */
 function bridge(invoke) {
   return register((msg) => {
-    Promise.resolve()
-      .then(() => invoke(msg.method, msg.args))
-      .then(
-        (r) => outbox.settleCall(msg.call, true, JSON.stringify(r === undefined ? null : r)),
-        (e) =>
-          outbox.settleCall(
-            msg.call,
-            false,
-            e && e.message ? String(e.message) : String(e),
-            e && typeof e.code === 'string' ? e.code : undefined,
-          ),
-      )
+    const fail = (e) => {
+      const { message, code } = describeThrown(e)
+      outbox.settleCall(msg.call, false, message, code)
+    }
+    const ok = (r) => {
+      let text
+      try {
+        text = JSON.stringify(r === undefined ? null : r)
+      } catch (e) {
+        return fail(e)
+      }
+      // JSON.stringify gives undefined for a function or a symbol: no result.
+      outbox.settleCall(msg.call, true, typeof text === 'string' ? text : 'null')
+    }
+    // Called after the outbox's dispatch, as a microtask, not inside it.
+    queueMicrotask(() => callUser(invoke, msg.method, msg.args, ok, fail))
   })
 }
 

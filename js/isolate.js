@@ -1,8 +1,13 @@
 'use strict'
-// Handler isolation (SPEC §4, §6): a handler that throws or rejects never stops delivery
-// to others; its error is published on the bus as `nvent.error`.
+// Calling user callbacks (SPEC §2, §4, §6): a job handler, a subscriber, a listener or a JS
+// adapter may throw or reject with anything — a non-Error, an object without a prototype, a
+// Proxy whose traps throw, a thenable whose `then` throws — and that fails only its own
+// work: nothing it throws ever leaves these functions, so it cannot crash the process or
+// stop delivery to the other callbacks. Errors of subscribers and listeners are published
+// on the bus as `nvent.error`; what a thrown value says is read by `describeThrown`
+// (js/errors.js), the one place that turns a caught value into text.
 
-const { NventError } = require('./errors')
+const { NventError, describeThrown } = require('./errors')
 
 let reporter = null
 
@@ -12,18 +17,68 @@ function setReporter(fn) {
 }
 
 function report(source, err, bus) {
-  const data = {
-    source,
-    code: (err && typeof err.code === 'string' && err.code) || 'NVENT_HANDLER_ERROR',
-    message: err && typeof err.message === 'string' ? err.message : String(err),
-  }
+  const { message, code } = describeThrown(err)
+  const data = { source, code: code || 'NVENT_HANDLER_ERROR', message }
   try {
     if (bus) bus.publish({ type: 'nvent.error', data })
     else if (reporter) reporter({ type: 'nvent.error', data })
   } catch (e) {
     // An error handler that fails itself must not loop; the console is the last resort.
-    console.error('[nvent] error while reporting a handler error:', e)
+    lastResort('while reporting a handler error', e)
   }
+}
+
+/** Writes a failure that has nowhere else to go to the console (never the value itself). */
+function lastResort(what, e) {
+  try {
+    console.error(`[nvent] ${what}: ${describeThrown(e).message}`)
+  } catch {
+    // a broken console: nothing left to tell
+  }
+}
+
+// The real `then` of native Promises: a result whose `then` is this one is a Promise that
+// settles exactly once, so its `then` can be called directly (the fast path of async
+// handlers).
+const promiseThen = Promise.prototype.then
+
+/**
+ * Calls `fn(a, b)` and hands its outcome to `ok(value)` or `fail(thrown)`, exactly once
+ * and never by throwing: a sync throw fails; a returned thenable is adopted the way
+ * `await` adopts it (a `then` that throws, or that calls back twice, settles once).
+ * `ok`/`fail` run synchronously for a sync outcome.
+ */
+function callUser(fn, a, b, ok, fail) {
+  let r
+  try {
+    r = fn(a, b)
+  } catch (e) {
+    return fail(e)
+  }
+  if (r === null || (typeof r !== 'object' && typeof r !== 'function')) return ok(r)
+  let then
+  try {
+    then = r.then
+  } catch (e) {
+    // a throwing `then` getter: await would reject with what it threw
+    return fail(e)
+  }
+  if (typeof then !== 'function') return ok(r)
+  if (then === promiseThen) {
+    try {
+      promiseThen.call(r, ok, fail)
+      return
+    } catch {
+      // not a real Promise after all (native then refuses it): adopted as a thenable below
+    }
+  }
+  // A user-made thenable: a native Promise resolved with it calls its `then` once, with
+  // resolve functions that work only once, and rejects if `then` throws.
+  promiseThen.call(
+    new Promise((resolve) => resolve(r)),
+    ok,
+    fail,
+  )
 }
 
 /**
@@ -33,16 +88,22 @@ function report(source, err, bus) {
  */
 function isolate(source, fn, bus) {
   return (arg) => {
-    const guard = arg !== null && typeof arg === 'object' && arg.type === 'nvent.error'
-    try {
-      const r = fn(arg)
-      if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-        r.then(undefined, (e) => (guard ? console.error('[nvent]', e) : report(source, e, bus)))
-      }
-    } catch (e) {
-      if (guard) console.error('[nvent]', e)
-      else report(source, e, bus)
-    }
+    const guard = arg !== null && typeof arg === 'object' && isErrorEvent(arg)
+    callUser(fn, arg, undefined, ignore, (e) =>
+      guard ? lastResort('an nvent.error handler failed', e) : report(source, e, bus),
+    )
+  }
+}
+
+function ignore() {}
+
+// `arg` may be a caller's own event object (bus.publish): reading its `type` runs no more
+// user code than publish itself did, but is guarded all the same.
+function isErrorEvent(arg) {
+  try {
+    return arg.type === 'nvent.error'
+  } catch {
+    return false
   }
 }
 
@@ -52,4 +113,4 @@ function requireFunction(what, fn) {
   }
 }
 
-module.exports = { isolate, report, setReporter, requireFunction }
+module.exports = { isolate, callUser, report, lastResort, setReporter, requireFunction }

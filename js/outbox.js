@@ -13,7 +13,15 @@ const outbox = new native.Outbox(() => {
   const items = JSON.parse(outbox.drain())
   for (let i = 0; i < items.length; i++) {
     const fn = targets.get(items[i][0])
-    if (fn !== undefined) fn(items[i][1])
+    if (fn === undefined) continue
+    // Targets isolate the user code they call (js/isolate.js); this guard is the last line:
+    // a throw escaping here would reach the engine's wake-up as an uncaught exception
+    // (fatal) and drop the rest of the batch.
+    try {
+      fn(items[i][1])
+    } catch (e) {
+      require('./isolate').report('engine', e)
+    }
   }
 })
 

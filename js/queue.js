@@ -11,9 +11,9 @@
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
 const { encode, encodeOptions, name, optionsText, limitsOf } = require('./codec')
-const { settle, whenDone, isThenable } = require('./settle')
-const { NventError, fromNative } = require('./errors')
-const { isolate, requireFunction } = require('./isolate')
+const { settle, whenDone } = require('./settle')
+const { NventError, fromNative, describeThrown } = require('./errors')
+const { isolate, callUser, requireFunction } = require('./isolate')
 
 const parse = (t) => JSON.parse(t)
 // The native bulk enqueue takes and returns lists joined by NUL, which no valid name and no
@@ -22,6 +22,8 @@ const SEP = '\u0000'
 const splitIds = (t) => (t === '' ? [] : t.split(SEP))
 const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
 const DEFAULT_CLOSE_TIMEOUT = 10_000
+// How long a runner may take, finish and take again without returning to the event loop.
+const SLICE_MS = 10
 // Errors of the checks a job passes before anything is stored.
 const CHECK_CODES = new Set([
   'NVENT_INVALID_NAME',
@@ -51,9 +53,9 @@ function jobParts(job, lim) {
   return [name('job name', job.name), data, opts]
 }
 
+/** A failed attempt's `failedReason`: what the thrown value says (js/errors.js). */
 function reasonOf(e) {
-  if (e instanceof Error) return e.message
-  return typeof e === 'string' ? e : String(e)
+  return describeThrown(e).message
 }
 
 /** The `ctx` a handler receives (SPEC §5). Methods on the prototype: no closures per job. */
@@ -91,6 +93,12 @@ class Runner {
     this.running = 0
     this.idle = []
     this.results = []
+    // Whether the results gathered for the next finish include a failed attempt, and
+    // whether a take waits for the next turn of the event loop (see afterFinish).
+    this.failedSince = false
+    this.deferred = false
+    // When this runner's current chain of finishes and takes began (0: none open).
+    this.sliceStart = 0
     // Finish calls in flight, and what waits for them (close()).
     this.finishing = 0
     this.finished = []
@@ -115,6 +123,16 @@ class Runner {
       return this.adapter._fail('take', e)
     }
     whenDone(r, (t) => this.accept(t), (e) => ((this.taking = false), this.adapter._fail('take', e)))
+  }
+
+  /**
+   * The engine says the queue has work. While a take waits for the next turn (see
+   * afterFinish) the wake-up is left to it: a retry's own wake-up must not start it sooner
+   * (Node delivers up to 1,000 queued wake-ups in one go, which chained 1,000 attempts
+   * without a turn of the loop).
+   */
+  wake() {
+    if (!this.deferred) this.pump()
   }
 
   accept(text) {
@@ -146,19 +164,15 @@ class Runner {
     const job = { id, name: jobName, data, attemptsMade, opts, queueName: this.queue }
     const handler = this.handlers.get(jobName)
     this.running++
-    let p
-    try {
-      p = handler(job, new JobContext(this.adapter, this.queue, id, token))
-    } catch (e) {
-      this.done(id, token, reasonOf(e), false)
-      return
-    }
-    if (isThenable(p)) {
-      p.then(
-        (v) => this.done(id, token, v, true),
-        (e) => this.done(id, token, reasonOf(e), false),
-      )
-    } else this.done(id, token, p, true)
+    // A handler may throw or reject with anything, or return a thenable whose `then`
+    // throws: each fails this attempt only (js/isolate.js callUser).
+    callUser(
+      handler,
+      job,
+      new JobContext(this.adapter, this.queue, id, token),
+      (v) => this.done(id, token, v, true),
+      (e) => this.done(id, token, reasonOf(e), false),
+    )
   }
 
   /** Resolves when no handler of this queue is running. */
@@ -178,6 +192,7 @@ class Runner {
         entry = `[${JSON.stringify(id)},${token},0,${JSON.stringify('return value: ' + reasonOf(e))}]`
       }
     } else entry = `[${JSON.stringify(id)},${token},0,${JSON.stringify(v)}]`
+    if (!ok) this.failedSince = true
     this.results.push(entry)
     if (this.running === 0 && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve()
     if (!this.flushing) {
@@ -191,6 +206,8 @@ class Runner {
     if (this.results.length === 0) return
     const text = '[' + this.results.join(',') + ']'
     this.results = []
+    const failed = this.failedSince
+    this.failedSince = false
     let r
     try {
       r = native.queueFinish(this.adapter._h, this.queue, text)
@@ -204,9 +221,39 @@ class Runner {
     const after = (pending) => {
       settled()
       this.adapter._setPending(pending)
-      this.pump()
+      this.afterFinish(failed)
     }
     whenDone(r, after, (e) => (settled(), this.adapter._fail('finish', e)))
+  }
+
+  /**
+   * Takes the next jobs after a finish. On memory and file a finish and a take complete on
+   * this thread, so take → handler → finish → take can chain through microtasks without
+   * ever returning to the event loop. A retry must never run inside the settlement of the
+   * attempt before it (an always-failing job with `attempts: 1e9` and no backoff froze the
+   * process), and no chain may hold the loop for long: after a finish that failed an
+   * attempt, or once this chain has run for SLICE_MS, the take waits for the next turn
+   * (setImmediate), where timers and I/O run first.
+   */
+  afterFinish(failed) {
+    if (this.deferred) return
+    if (!failed && !this.sliceSpent()) return this.pump()
+    this.deferred = true
+    setImmediate(() => {
+      this.deferred = false
+      this.pump()
+    })
+  }
+
+  /** Whether this chain has held the loop for SLICE_MS; a chain's slice opens at its first
+   * finish and closes when the loop next turns. */
+  sliceSpent() {
+    if (this.sliceStart === 0) {
+      this.sliceStart = performance.now()
+      setImmediate(() => (this.sliceStart = 0))
+      return false
+    }
+    return performance.now() - this.sliceStart >= SLICE_MS
   }
 
   /** Resolves when no finish call of this queue is in flight. */
@@ -248,7 +295,7 @@ class QueueView {
   _onSignal(sig) {
     if (sig.k === 'wake') {
       const runner = this._runners.get(sig.q)
-      if (runner) runner.pump()
+      if (runner) runner.wake()
     } else if (sig.k === 'jobs') {
       const runner = this._runners.get(sig.q)
       if (runner) runner.deliver(sig)

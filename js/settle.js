@@ -97,6 +97,16 @@ function whenDone(r, ok, fail) {
   else ok(r)
 }
 
+/**
+ * Resolves once everything the engine queued for JS before this call was handed to its
+ * targets (the outbox is one FIFO; src/napi/mod.rs `outbox_barrier`). `unsubscribe()` waits
+ * for it before dropping a subscriber's target: an append or publish that resolved before
+ * `unsubscribe()` was called is still delivered (SPEC §3.1, §4).
+ */
+function delivered() {
+  return ticket(native.outboxBarrier())
+}
+
 /** Calls native synchronously; errors become NventErrors. */
 function sync(thunk) {
   if (gathered.size > 0) sendGathered()
@@ -107,4 +117,4 @@ function sync(thunk) {
   }
 }
 
-module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone, beforeNextCall, sent }
+module.exports = { settle, sync, isThenable, isTicket, ticket, whenDone, beforeNextCall, sent, delivered }

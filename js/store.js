@@ -6,8 +6,8 @@
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
 const { encode, encodeRecord, plainRecord, encodeOptions, name, limitsOf, optionsText } = require('./codec')
-const { settle } = require('./settle')
-const { NventError } = require('./errors')
+const { settle, delivered } = require('./settle')
+const { NventError, fromNative } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
 const { Batcher } = require('./batch')
 
@@ -38,7 +38,7 @@ function batched(batch, kind, args) {
   try {
     a = args()
   } catch (e) {
-    return Promise.reject(e)
+    return Promise.reject(fromNative(e))
   }
   return batch.push(kind, a[0], a[1], a[2], a[3])
 }
@@ -63,7 +63,7 @@ class StreamTier {
         if (from !== undefined) text = JSON.stringify(from)
         if (from === undefined || text.length > this._lim.maxValueBytes) from = text = encodeRecord(event, 'event', this._lim)
       } catch (e) {
-        return Promise.reject(e)
+        return Promise.reject(fromNative(e))
       }
       return batch.push('a', s, text, undefined, from)
     }
@@ -84,15 +84,17 @@ class StreamTier {
         throw e
       }
     }).then((id) => {
-      let active = true
+      let ending = null
       return {
         id: String(id),
         subject,
+        // Resolves once the engine stopped calling onEvent and every record it queued for
+        // it before that was delivered (SPEC §3.1); nothing is delivered after.
         unsubscribe: () => {
-          if (!active) return Promise.resolve()
-          active = false
-          unregister(t)
-          return settle(() => this._n.streamUnsubscribe(id)).then(() => undefined)
+          if (ending) return ending
+          const retire = () => delivered().then(() => unregister(t))
+          ending = settle(() => this._n.streamUnsubscribe(id)).then(retire, (e) => retire().then(() => Promise.reject(e)))
+          return ending
         },
       }
     })

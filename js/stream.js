@@ -5,9 +5,14 @@
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
 const { encodeRecord, encodeOptions, name, optionsText } = require('./codec')
-const { settle, whenDone } = require('./settle')
+const { settle, whenDone, delivered } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
+
+/** Drops a handler's target once what the engine queued for it was delivered. */
+function retire(t) {
+  return delivered().then(() => unregister(t))
+}
 
 class StreamView {
   constructor(n) {
@@ -34,8 +39,8 @@ class StreamView {
         }
         glob = filter
       }
-      const call = isolate('stream', handler)
-      const t = register(re ? (m) => (re.lastIndex = 0, re.test(m.type) && call(m)) : call)
+      // The RegExp is user code too (a subclass may override exec): tested inside isolate.
+      const t = register(isolate('stream', re ? (m) => ((re.lastIndex = 0), re.test(m.type) && handler(m)) : handler))
       let r
       try {
         r = this._n.subscribe(name('topic', topic), t, encodeOptions({ group, filter: glob, fromBeginning }))
@@ -50,15 +55,22 @@ class StreamView {
       })
     })
   }
+  /**
+   * Resolves once the engine stopped calling the handler and every message it queued for
+   * it before that was delivered (SPEC §4); nothing is delivered after.
+   */
   unsubscribe(handle) {
+    let sub
     return settle(() => {
       const key = handle && typeof handle === 'object' ? handle.id : handle
-      const sub = this._subs.get(String(key))
+      sub = this._subs.get(String(key))
       if (!sub) return false
       this._subs.delete(String(key))
-      unregister(sub.t)
       return this._n.unsubscribe(sub.id)
-    }).then(() => undefined)
+    }).then(
+      () => sub && retire(sub.t),
+      (e) => (sub ? retire(sub.t) : Promise.resolve()).then(() => Promise.reject(e)),
+    ).then(() => undefined)
   }
   listTopics() {
     return settle(() => this._n.listTopics())

@@ -161,6 +161,29 @@ where
     }
 }
 
+/// The number of a ticket that settles (with `null`) once JS has been handed everything queued in this
+/// thread's outbox before the call: the outbox is one FIFO, so its settlement comes after
+/// them. `unsubscribe()` waits for it before dropping a subscriber's target, so that what
+/// the engine queued for a subscriber before it was unsubscribed is still delivered
+/// (SPEC §3.1, §4).
+// napi-derive registers exported functions from a static constructor that rustc cannot
+// see, so it counts them as unused.
+#[allow(dead_code)]
+#[napi]
+pub fn outbox_barrier() -> napi::Result<f64> {
+    let Some((outbox, target)) = SETTLER.with(|s| s.borrow().clone()) else {
+        return Err(js_err(NventError::internal(
+            "no settlement target on this thread (load the engine through its JS entry)",
+        )));
+    };
+    let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+    outbox.push(
+        target,
+        Json::trusted(format!("{{\"t\":{ticket},\"v\":null}}")),
+    );
+    Ok(ticket as f64)
+}
+
 fn error_payload(ticket: u64, e: &NventError) -> String {
     serde_json::json!({ "t": ticket, "e": [e.code(), e.path().unwrap_or(""), e.to_string()] })
         .to_string()

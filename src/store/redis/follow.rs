@@ -7,7 +7,10 @@
 //!
 //! Delivery: each entry once per subscriber, in order. After a dropped connection the
 //! task reconnects and goes on from the last entry it read, so nothing is missed unless
-//! `MAXLEN` trimming removed the entries meanwhile.
+//! `MAXLEN` trimming removed the entries meanwhile. `unsubscribe` first notes the subject's
+//! newest entry and resolves once the subscriber was handed everything up to it: an append
+//! that resolved before `unsubscribe()` was called (in any process) is still delivered
+//! (SPEC §3.1), within [`DRAIN_LIMIT`] of a live connection.
 //!
 //! A subscribe while the task is blocked wakes it with an entry on the adapter's own wake
 //! stream (`{prefix}:store:wake:{instance}`, one entry, expiring after a minute), which the
@@ -22,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 /// How long one `XREAD` blocks: bounds how long a stale subject set is read.
 const BLOCK_MS: u64 = 1000;
@@ -30,6 +33,11 @@ const BLOCK_MS: u64 = 1000;
 const COUNT: usize = 512;
 /// How long a subject that holds another kind of value is left out after a `WRONGTYPE`.
 const WRONG_TYPE_PAUSE: Duration = Duration::from_secs(1);
+
+/// How long `unsubscribe` waits, beyond the command timeout, for the entries it owes: one
+/// blocked `XREAD` ends within [`BLOCK_MS`], and the one after it reads them. Past that the
+/// follower cannot read (the connection is down) and the subscription ends without them.
+const DRAIN_LIMIT: Duration = Duration::from_millis(2 * BLOCK_MS);
 
 type Entry = (String, Vec<(String, String)>);
 /// An `XREAD` reply: per stream its key and entries; `None` when the block timed out.
@@ -40,6 +48,9 @@ struct Sub {
     /// Entries up to this id were there before the subscription.
     after: EventId,
     handler: Arc<dyn Callback>,
+    /// Set by `unsubscribe`: the last entry still owed, and who waits until it was handed
+    /// over. Later entries are not delivered.
+    ending: Option<(EventId, oneshot::Sender<()>)>,
 }
 
 #[derive(Default)]
@@ -110,6 +121,7 @@ impl Follower {
                     subject: subject.to_string(),
                     after,
                     handler,
+                    ending: None,
                 },
             );
             !std::mem::replace(&mut st.running, true)
@@ -136,8 +148,48 @@ impl Follower {
         Ok(id)
     }
 
-    /// Ends a subscription; `false` if it was not there.
-    pub(super) fn unsubscribe(&self, id: u64) -> bool {
+    /// Ends a subscription once it was handed every entry the subject held when this was
+    /// called (bounded by [`DRAIN_LIMIT`]); `false` if it was not there.
+    pub(super) async fn unsubscribe(&self, id: u64) -> bool {
+        let Some(subject) = self.lock().subs.get(&id).map(|s| s.subject.clone()) else {
+            return false;
+        };
+        // The newest entry now: every append that resolved before this call is at or
+        // before it. Unknown (connection error, not a stream): nothing can be waited for.
+        let newest: Result<Vec<Entry>> = self
+            .redis
+            .query(
+                redis::cmd("XREVRANGE")
+                    .arg(&subject)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1),
+            )
+            .await;
+        let until = newest
+            .ok()
+            .and_then(|n| n.first().and_then(|(id, _)| EventId::parse(id)));
+        let owed = {
+            let mut st = self.lock();
+            let read = st.cursors.get(&subject).and_then(|c| EventId::parse(c));
+            let Some(sub) = st.subs.get_mut(&id) else {
+                return false;
+            };
+            match until {
+                Some(u) if u > sub.after && read.is_none_or(|r| r < u) => {
+                    let (tx, rx) = oneshot::channel();
+                    sub.ending = Some((u, tx));
+                    Some(rx)
+                }
+                _ => None,
+            }
+        };
+        if let Some(rx) = owed {
+            let limit = DRAIN_LIMIT + self.redis.config().command_timeout;
+            // An error: the follower closed (close() dropped the sender); nothing to wait for.
+            let _ = tokio::time::timeout(limit, rx).await;
+        }
         let mut st = self.lock();
         let Some(sub) = st.subs.remove(&id) else {
             return false;
@@ -258,7 +310,9 @@ impl Task {
             return;
         };
         let last = last.clone();
-        let handlers: Vec<(EventId, Arc<dyn Callback>)> = {
+        let last_id = EventId::parse(&last);
+        type Handler = (EventId, Option<EventId>, Arc<dyn Callback>);
+        let handlers: Vec<Handler> = {
             let mut st = self.lock();
             match st.cursors.get_mut(subject) {
                 Some(c) => *c = last,
@@ -268,7 +322,7 @@ impl Task {
             st.subs
                 .values()
                 .filter(|s| s.subject == subject)
-                .map(|s| (s.after, s.handler.clone()))
+                .map(|s| (s.after, s.ending.as_ref().map(|e| e.0), s.handler.clone()))
                 .collect()
         };
         for (id, fields) in entries {
@@ -276,9 +330,19 @@ impl Task {
                 continue;
             };
             let rec = record(&id, fields);
-            for (after, h) in &handlers {
-                if eid > *after {
+            for (after, until, h) in &handlers {
+                if eid > *after && until.is_none_or(|u| eid <= u) {
                     h.call(&rec);
+                }
+            }
+        }
+        // Ending subscriptions that now got everything they were owed: their unsubscribe
+        // may finish (after the calls above, so the handler's outbox has them first).
+        let mut st = self.lock();
+        for sub in st.subs.values_mut().filter(|s| s.subject == subject) {
+            if matches!((&sub.ending, last_id), (Some((u, _)), Some(l)) if *u <= l) {
+                if let Some((_, tx)) = sub.ending.take() {
+                    let _ = tx.send(());
                 }
             }
         }
