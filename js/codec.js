@@ -7,7 +7,7 @@
 // native JSON.stringify. The walk records the path only when it fails, so the happy path
 // costs one pass without allocations. The engine re-checks size, depth and syntax.
 
-const { NventError } = require('./errors')
+const { NventError, describeThrown } = require('./errors')
 
 const limits = { maxDepth: 128, maxValueBytes: 16 * 1024 * 1024 }
 let active = limits
@@ -131,8 +131,14 @@ function fine(v, key, seen, depth) {
  */
 function encode(value, lim = limits) {
   active = lim
-  if (!fine(value, '', [], 0)) check(value, '', [], [], 0)
-  const text = JSON.stringify(value)
+  let text
+  try {
+    if (!fine(value, '', [], 0)) check(value, '', [], [], 0)
+    text = JSON.stringify(value)
+  } catch (e) {
+    if (e instanceof NventError) throw e
+    unreadable(value, e)
+  }
   if (text.length > lim.maxValueBytes) {
     throw new NventError(
       'NVENT_PAYLOAD_TOO_LARGE',
@@ -140,6 +146,26 @@ function encode(value, lim = limits) {
     )
   }
   return text
+}
+
+/**
+ * A getter, a `toJSON` or a Proxy trap of the value threw `e`: the value cannot be stored
+ * (NVENT_NOT_SERIALIZABLE), on every backend and in batched calls alike. `check` walks it
+ * again to find where: its path stack still holds the keys leading to the throw.
+ */
+function unreadable(value, e) {
+  const path = []
+  try {
+    check(value, '', path, [], 0)
+  } catch (again) {
+    if (again instanceof NventError) throw again
+  }
+  const { message, error } = describeThrown(e)
+  throw new NventError(
+    'NVENT_NOT_SERIALIZABLE',
+    `value at ${formatPath(path)} cannot be stored as JSON: reading it threw (${message})`,
+    { path: formatPath(path), cause: error },
+  )
 }
 
 /** Merges user limits over the defaults. */
@@ -167,8 +193,13 @@ function encodeRecord(obj, what, lim = limits) {
     throw new NventError('NVENT_INVALID_ARGUMENT', `${what} must be a plain object`)
   }
   const clean = {}
-  for (const k in obj) {
-    if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) clean[k] = obj[k]
+  try {
+    for (const k in obj) {
+      if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) clean[k] = obj[k]
+    }
+  } catch (e) {
+    active = lim
+    unreadable(obj, e)
   }
   return encode(clean, lim)
 }
@@ -230,6 +261,15 @@ function plainCopy(v, seen, depth) {
  * `encodeRecord` then decides, and explains a refusal.
  */
 function plainRecord(obj, lim = limits) {
+  try {
+    return plainRecordOf(obj, lim)
+  } catch {
+    // A getter or Proxy trap threw: encodeRecord explains the refusal.
+    return undefined
+  }
+}
+
+function plainRecordOf(obj, lim) {
   if (obj === null || typeof obj !== 'object' || Object.getPrototypeOf(obj) !== objectProto) return undefined
   if (obj.toJSON !== undefined) return undefined
   active = lim

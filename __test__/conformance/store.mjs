@@ -174,6 +174,31 @@ export default function storeSuite(backend) {
       assertExact(await store.kv.get(u), { price: { amount: 5, currency: 'EUR' }, plain: 'replaced' })
     }))
 
+    // Batched calls (file: appends; Redis: kv.get/set and appends, js/batch.js) refuse like
+    // the single calls of memory: an NventError, never the caller's raw throw (issue 14 #14).
+    for (const [label, make] of [
+      ['a toJSON that throws an Error', () => ({ a: { toJSON: () => { throw new Error('boom') } } })],
+      ['a toJSON that throws an object without a prototype', () => ({ a: { toJSON: () => { throw Object.create(null) } } })],
+      ['a getter that throws', () => ({ get a() { throw new Error('getter') } })],
+      ['a Proxy whose traps throw', () => ({ a: new Proxy({}, { ownKeys: () => { throw 1 }, get: () => { throw 2 }, getPrototypeOf: () => { throw 3 } }) })],
+    ]) {
+      test(`a value with ${label} is refused with NVENT_NOT_SERIALIZABLE by kv.set and stream.append`, withStore(async (store, u) => {
+        const path = (e) => assert.equal(e.path, '$.a')
+        await rejectsCode(() => store.kv.set(u, make()), 'NVENT_NOT_SERIALIZABLE', path)
+        await rejectsCode(() => store.stream.append(u, { type: 't', data: make() }), 'NVENT_NOT_SERIALIZABLE', (e) =>
+          assert.equal(e.path, '$.data.a'),
+        )
+        // The same calls in one turn (one batch where the backend batches).
+        const both = [store.kv.set(u, make()), store.stream.append(u, { type: 't', data: make() }), store.kv.set(`${u}:ok`, 1)]
+        await rejectsCode(both[0], 'NVENT_NOT_SERIALIZABLE')
+        await rejectsCode(both[1], 'NVENT_NOT_SERIALIZABLE')
+        await both[2]
+        assert.equal(await store.kv.get(u), null)
+        assert.equal(await store.stream.count(u), 0)
+        assert.equal(await store.kv.get(`${u}:ok`), 1)
+      }))
+    }
+
     test('a toJSON result that is not serializable is refused', withStore(async (store, u) => {
       await rejectsCode(() => store.kv.set(u, { a: { toJSON: () => () => {} } }), 'NVENT_NOT_SERIALIZABLE')
       assert.equal(await store.kv.get(u), null)
@@ -897,6 +922,36 @@ export default function storeSuite(backend) {
       await b.until(2)
       await settle()
       assert.deepEqual(a.items, [first])
+      await hb.unsubscribe()
+    }))
+
+    // SPEC §3.1: an append that resolved before unsubscribe() was called is still delivered;
+    // once unsubscribe() resolved, nothing more is. Before the fix: memory 0/20, file ~9/20.
+    test('an append that resolved before unsubscribe() is delivered (20 runs)', withStore(async (store, u) => {
+      let delivered = 0
+      for (let i = 0; i < 20; i++) {
+        const got = []
+        const h = await store.stream.subscribe(`${u}:${i}`, (e) => got.push(e))
+        const rec = await store.stream.append(`${u}:${i}`, { type: 't', data: i })
+        await h.unsubscribe()
+        if (got.length === 1 && got[0].id === rec.id) delivered++
+        else assert.deepEqual(got, [rec], `run ${i}: delivered by the time unsubscribe() resolved`)
+      }
+      assert.equal(delivered, 20)
+    }))
+
+    test('nothing is delivered after unsubscribe() resolved', withStore(async (store, u) => {
+      const a = []
+      const b = collector()
+      const ha = await store.stream.subscribe(u, (e) => a.push(e))
+      const hb = await store.stream.subscribe(u, b.push)
+      const first = await store.stream.append(u, { type: 'first' })
+      await ha.unsubscribe()
+      assert.deepEqual(a, [first])
+      await store.stream.append(u, { type: 'second' })
+      // b sees the second append: had a still been subscribed, it would have seen it first.
+      await b.until(2)
+      assert.deepEqual(a, [first])
       await hb.unsubscribe()
     }))
 

@@ -107,7 +107,7 @@ impl StoreAdapter for RedisStoreAdapter {
         .await
     }
     async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
-        Ok(self.follower.unsubscribe(id).await)
+        on_runtime(async { Ok(self.follower.unsubscribe(id).await) }).await
     }
     async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
         let n = ops.len();
