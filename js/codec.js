@@ -1,15 +1,25 @@
 'use strict'
 // Values and names crossing into the engine (SPEC §2).
 //
-// A value is checked in one walk for what JSON cannot carry exactly (functions, symbols,
-// undefined, BigInt, NaN/±Infinity, Map/Set/class instances, Buffers/TypedArrays, lone
-// surrogates, circular references, nesting deeper than the limit), then serialized by the
-// native JSON.stringify. The walk records the path only when it fails, so the happy path
-// costs one pass without allocations. The engine re-checks size, depth and syntax.
+// Values mode 'json' (the default): a value is stored as JSON.stringify writes it, and
+// crosses as that one call; only when JSON.stringify throws or writes nothing does a walk
+// (`explain`) find the offender and its path. Lone surrogates (JSON.stringify writes them
+// as \udXXX escapes) and nesting depth are checked by the engine on the text, which it
+// checks anyway (size, depth, syntax), and which names the path itself.
+//
+// Values mode 'strict': a value is first checked in one walk for what JSON cannot carry
+// exactly (functions, symbols, undefined, BigInt, NaN/±Infinity, Map/Set/class instances,
+// Buffers/TypedArrays, lone surrogates, circular references, nesting deeper than the
+// limit), then serialized by JSON.stringify. The walk records the path only when it fails,
+// so the happy path costs one pass without allocations.
+//
+// The mode travels in an adapter's limits object (`lim.values`), which every call that
+// encodes a value already passes.
 
 const { NventError, describeThrown } = require('./errors')
 
-const limits = { maxDepth: 128, maxValueBytes: 16 * 1024 * 1024 }
+const VALUE_MODES = ['json', 'strict']
+const limits = { maxDepth: 128, maxValueBytes: 16 * 1024 * 1024, values: 'json' }
 let active = limits
 const objectProto = Object.prototype
 
@@ -125,19 +135,85 @@ function fine(v, key, seen, depth) {
   return true
 }
 
+// The walk of values mode 'json' after JSON.stringify failed: the same steps as
+// JSON.stringify (toJSON, then what it cannot write), keeping the path, to say where.
+// Depth is bounded here because JSON.stringify's own failure may have been its stack.
+function explain(holder, key, path, seen) {
+  let v
+  try {
+    v = holder[key]
+  } catch (e) {
+    fail('NVENT_NOT_SERIALIZABLE', path, `reading it threw (${describeThrown(e).message})`)
+  }
+  if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
+    let toJSON
+    try {
+      toJSON = v.toJSON
+      if (typeof toJSON === 'function') v = toJSON.call(v, key)
+    } catch (e) {
+      fail('NVENT_NOT_SERIALIZABLE', path, `its toJSON() threw (${describeThrown(e).message})`)
+    }
+  }
+  if (typeof v === 'bigint') fail('NVENT_NOT_SERIALIZABLE', path, describe(v))
+  if (typeof v !== 'object' || v === null) return
+  if (seen.includes(v)) fail('NVENT_CIRCULAR', path)
+  if (seen.length >= active.maxDepth) fail('NVENT_NESTING_TOO_DEEP', path)
+  seen.push(v)
+  let keys
+  try {
+    keys = Array.isArray(v) ? null : Object.keys(v)
+  } catch (e) {
+    fail('NVENT_NOT_SERIALIZABLE', path, `listing its keys threw (${describeThrown(e).message})`)
+  }
+  if (keys === null) {
+    for (let i = 0; i < v.length; i++) {
+      path.push(i)
+      explain(v, String(i), path, seen)
+      path.pop()
+    }
+  } else {
+    for (const k of keys) {
+      path.push(k)
+      explain(v, k, path, seen)
+      path.pop()
+    }
+  }
+  seen.pop()
+}
+
+/** JSON.stringify's text of `value` (values mode 'json'), or an NventError with `path`. */
+function stringify(value) {
+  let text
+  try {
+    text = JSON.stringify(value)
+  } catch (e) {
+    explain({ '': value }, '', [], [])
+    // The walk found nothing (a getter that threw once only, say): report what it said.
+    const { message, error } = describeThrown(e)
+    throw new NventError('NVENT_NOT_SERIALIZABLE', `value at $ cannot be stored as JSON: ${message}`, { path: '$', cause: error })
+  }
+  if (text === undefined) fail('NVENT_NOT_SERIALIZABLE', [], describe(value))
+  return text
+}
+
 /**
  * Validates `value` and returns its JSON text. Throws NventError with `path`. `lim` are
- * the adapter's limits (the engine re-checks size in bytes and depth).
+ * the adapter's limits and values mode (the engine re-checks size in bytes and depth,
+ * and checks lone surrogates).
  */
 function encode(value, lim = limits) {
   active = lim
   let text
-  try {
-    if (!fine(value, '', [], 0)) check(value, '', [], [], 0)
-    text = JSON.stringify(value)
-  } catch (e) {
-    if (e instanceof NventError) throw e
-    unreadable(value, e)
+  if (lim.values === 'strict') {
+    try {
+      if (!fine(value, '', [], 0)) check(value, '', [], [], 0)
+      text = JSON.stringify(value)
+    } catch (e) {
+      if (e instanceof NventError) throw e
+      unreadable(value, e)
+    }
+  } else {
+    text = stringify(value)
   }
   if (text.length > lim.maxValueBytes) {
     throw new NventError(
@@ -168,13 +244,23 @@ function unreadable(value, e) {
   )
 }
 
-/** Merges user limits over the defaults. */
+const STRICT = { ...limits, values: 'strict' }
+
+/**
+ * An adapter's limits and values mode: user limits over the defaults, and `values`
+ * (`'json'` unless `'strict'`; anything else is refused).
+ */
 function limitsOf(opts) {
+  const mode = opts && opts.values !== undefined ? opts.values : 'json'
+  if (!VALUE_MODES.includes(mode)) {
+    throw new NventError('NVENT_INVALID_ARGUMENT', `options.values must be 'json' or 'strict', got ${typeof mode === 'string' ? JSON.stringify(mode) : typeof mode}`)
+  }
   const l = opts && opts.limits
-  if (!l) return limits
+  if (!l) return mode === 'strict' ? STRICT : limits
   return {
     maxDepth: l.maxDepth ?? limits.maxDepth,
     maxValueBytes: l.maxValueBytes ?? limits.maxValueBytes,
+    values: mode,
   }
 }
 
@@ -186,13 +272,21 @@ function optionsText(opts) {
 
 /**
  * Validates an object whose top-level fields may be `undefined` (treated as absent), as
- * event records allow (SPEC §3.1). Returns JSON text of an object.
+ * event records allow (SPEC §3.1). Returns JSON text of an object. An own `__proto__`
+ * field (what JSON.parse makes of `{"__proto__": …}`) is refused by name: at the top of an
+ * event or options object it is a field the engine would have to give a prototype's name.
  */
 function encodeRecord(obj, what, lim = limits) {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     throw new NventError('NVENT_INVALID_ARGUMENT', `${what} must be a plain object`)
   }
-  const clean = {}
+  if (Object.prototype.hasOwnProperty.call(obj, '__proto__')) {
+    throw new NventError('NVENT_INVALID_ARGUMENT', `${what} has an own '__proto__' field; rename it (it is reserved, as in field paths)`)
+  }
+  // JSON.stringify leaves out undefined fields by itself; the strict walk would refuse them.
+  if (lim.values !== 'strict') return encode(obj, lim)
+  // Null prototype: a copy's field names are only ever its own.
+  const clean = Object.create(null)
   try {
     for (const k in obj) {
       if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) clean[k] = obj[k]
@@ -310,10 +404,13 @@ function name(what, value) {
   return value
 }
 
-/** JSON text of an options object: top-level `undefined` fields count as absent. */
-function encodeOptions(obj, what = 'options') {
+/**
+ * JSON text of an options object: top-level `undefined` fields count as absent; deeper
+ * values follow the adapter's values mode (`lim`).
+ */
+function encodeOptions(obj, what = 'options', lim = limits) {
   if (obj === undefined || obj === null) return undefined
-  return encodeRecord(obj, what)
+  return encodeRecord(obj, what, lim)
 }
 
 module.exports = { encode, encodeRecord, plainRecord, encodeOptions, decode, name, limits, limitsOf, optionsText, formatPath }

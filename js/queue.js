@@ -49,7 +49,7 @@ function jobParts(job, lim) {
   // with NUL, where one would split into two.
   if (job.name.includes(SEP)) throw new NventError('NVENT_INVALID_NAME', 'invalid job name: must not contain NUL')
   const data = encode(job.data === undefined ? null : job.data, lim)
-  const opts = encodeOptions(job.opts, 'job options')
+  const opts = encodeOptions(job.opts, 'job options', lim)
   return [name('job name', job.name), data, opts]
 }
 
@@ -269,6 +269,8 @@ class QueueView {
    * wake-ups and events.
    */
   constructor(make, options) {
+    // Before anything is made: a bad `values` option leaves nothing behind.
+    const lim = limitsOf(options)
     const signals = register((sig) => this._onSignal(sig))
     let n
     try {
@@ -278,7 +280,6 @@ class QueueView {
       throw fromNative(e)
     }
     this._signals = signals
-    const lim = limitsOf(options)
     this._n = n
     this._h = n.handle()
     this._lim = lim
@@ -417,7 +418,7 @@ class QueueView {
   schedule(queue, job, spec) {
     return settle(() => {
       const [jobName, data, opts] = jobParts(job, this._lim)
-      const specText = encodeOptions(spec, 'schedule options')
+      const specText = encodeOptions(spec, 'schedule options', this._lim)
       return this._n.schedule(name('queue name', queue), jobName, data, opts, specText)
     })
   }
@@ -428,7 +429,7 @@ class QueueView {
 
   getJobs(queue, options) {
     return settle(() => {
-      const o = encodeOptions(options, 'getJobs options')
+      const o = encodeOptions(options, 'getJobs options', this._lim)
       return this._n.getJobs(name('queue name', queue), o)
     }, parse)
   }
@@ -482,7 +483,7 @@ class QueueView {
   registerWorker(queue, jobName, handler, options) {
     return settle(() => {
       requireFunction('handler', handler)
-      const o = encodeOptions(options, 'worker options')
+      const o = encodeOptions(options, 'worker options', this._lim)
       const r = this._n.registerWorker(name('queue name', queue), name('job name', jobName), o)
       const attach = (concurrency) => {
         let runner = this._runners.get(queue)

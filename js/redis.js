@@ -49,13 +49,16 @@ function gapTargetId() {
 
 class RedisStoreAdapter extends StoreView {
   /**
-   * @param {{ connection?: object, prefix?: string, streams?: { trim?: { maxLen?: number, approx?: boolean } } }} [options]
+   * @param {{ connection?: object, prefix?: string, streams?: { trim?: { maxLen?: number, approx?: boolean } },
+   *   values?: 'json' | 'strict' }} [options]
    */
   constructor(options) {
     let n
     let o
+    let lim
     try {
       o = redisOptions(options)
+      lim = limitsOf(o)
       n = native.NativeStore.redis(outbox, optionsText(o))
     } catch (e) {
       throw fromNative(e)
@@ -63,21 +66,24 @@ class RedisStoreAdapter extends StoreView {
     // One pipeline per batch, in pieces of ~8 KB so JS encodes the next while the engine
     // sends the last (100 concurrent 200-byte appends: ~60k/s as one batch per turn,
     // ~85k/s in ~8 KB pieces).
-    super(n, limitsOf(o), { kinds: 'gsa', maxCalls: 1024, maxChars: 8192 })
+    super(n, lim, { kinds: 'gsa', maxCalls: 1024, maxChars: 8192 })
   }
   async init() {}
 }
 
 class RedisStreamAdapter extends StreamView {
-  /** @param {{ connection?: object, prefix?: string, retain?: number }} [options] */
+  /** @param {{ connection?: object, prefix?: string, retain?: number, values?: 'json' | 'strict' }} [options] */
   constructor(options) {
     let n
+    let lim
     try {
-      n = native.NativeStream.redis(outbox, optionsText(redisOptions(options)), gapTargetId())
+      const o = redisOptions(options)
+      lim = limitsOf(o)
+      n = native.NativeStream.redis(outbox, optionsText(o), gapTargetId())
     } catch (e) {
       throw fromNative(e)
     }
-    super(n)
+    super(n, lim)
   }
 }
 

@@ -14,7 +14,7 @@ const { Batcher } = require('./batch')
 const parse = (t) => JSON.parse(t)
 const none = () => undefined
 const parseNullable = (t) => (t === null || t === undefined ? null : JSON.parse(t))
-const opts = (o) => encodeOptions(o)
+const opts = (o, lim) => encodeOptions(o, 'options', lim)
 
 function ttlArg(ttl) {
   if (ttl === undefined || ttl === null) return undefined
@@ -51,6 +51,11 @@ class StreamTier {
     this._batch = batch
   }
   append(subject, event) {
+    // Before the value check: a symbol or object `type` is a wrong argument, not a value
+    // JSON cannot carry (the engine checks `type` too, on the text).
+    if (event !== null && typeof event === 'object' && typeof event.type !== 'string') {
+      return Promise.reject(new NventError('NVENT_INVALID_ARGUMENT', "an event needs a string 'type'"))
+    }
     const batch = this._batch
     if (batch) {
       // A plain event's text is made from its plain copy, and its record is that copy
@@ -70,7 +75,7 @@ class StreamTier {
     return settle(() => native.storeStreamAppend(this._h, name('subject', subject), encodeRecord(event, 'event', this._lim)), parse)
   }
   read(subject, options) {
-    return settle(() => native.storeStreamRead(this._h, name('subject', subject), opts(options)), parse)
+    return settle(() => native.storeStreamRead(this._h, name('subject', subject), opts(options, this._lim)), parse)
   }
   subscribe(subject, onEvent) {
     let t
@@ -189,14 +194,14 @@ class IndexTier {
     return settle(() => native.storeIndexGet(this._h, name('index key', key), name('id', id)), parseNullable)
   }
   read(key, options) {
-    return settle(() => native.storeIndexRead(this._h, name('index key', key), opts(options)), parse)
+    return settle(() => native.storeIndexRead(this._h, name('index key', key), opts(options, this._lim)), parse)
   }
   count(key, options) {
-    return settle(() => this._n.indexCount(name('index key', key), opts(options)))
+    return settle(() => this._n.indexCount(name('index key', key), opts(options, this._lim)))
   }
   update(key, id, partial, options) {
     return settle(() =>
-      native.storeIndexUpdate(this._h, name('index key', key), name('id', id), encode(partial, this._lim), opts(options)),
+      native.storeIndexUpdate(this._h, name('index key', key), name('id', id), encode(partial, this._lim), opts(options, this._lim)),
     )
   }
   updateWithRetry(key, id, partial, maxRetries = 3) {
@@ -270,7 +275,7 @@ class StoreView {
     return settle(() => this._n.docGet(name('collection', collection), name('id', id)), parseNullable)
   }
   list(collection, options) {
-    return settle(() => this._n.docList(name('collection', collection), opts(options)), parse)
+    return settle(() => this._n.docList(name('collection', collection), opts(options, this._lim)), parse)
   }
   delete(collection, id) {
     return settle(() => this._n.docDelete(name('collection', collection), name('id', id)))
@@ -289,15 +294,16 @@ class StoreView {
 }
 
 class MemoryStoreAdapter extends StoreView {
-  /** @param {{ limits?: { maxValueBytes?, maxDepth?, maxNameBytes? } }} [options] */
+  /** @param {{ limits?: { maxValueBytes?, maxDepth?, maxNameBytes? }, values?: 'json' | 'strict' }} [options] */
   constructor(options) {
+    const lim = limitsOf(options)
     let n
     try {
       n = native.NativeStore.memory(outbox, optionsText(options))
     } catch (e) {
       throw require('./errors').fromNative(e)
     }
-    super(n, limitsOf(options))
+    super(n, lim)
   }
   async init() {}
 }
@@ -310,12 +316,13 @@ class FileStoreAdapter extends StoreView {
   /**
    * @param {{ dataDir: string, durability?: 'always' | 'batch' | 'none',
    *   recovery?: 'strict' | 'salvage', syncWindowMs?: number, compactAfterBytes?: number,
-   *   limits?: object }} options
+   *   limits?: object, values?: 'json' | 'strict' }} options
    */
   constructor(options) {
     if (options === null || typeof options !== 'object' || typeof options.dataDir !== 'string') {
       throw new NventError('NVENT_INVALID_ARGUMENT', 'FileStoreAdapter needs { dataDir: string }')
     }
+    const lim = limitsOf(options)
     let n
     try {
       n = native.NativeStore.file(outbox, optionsText(options))
@@ -325,7 +332,7 @@ class FileStoreAdapter extends StoreView {
     // Appends only: reads answer from memory at once, and a kv.set waits for its own
     // write. 32 per call lets the log writer write one batch while the next gathers
     // (measured with 64 appends in flight: ~8% faster than one batch per turn).
-    super(n, limitsOf(options), { kinds: 'a', maxCalls: 32 })
+    super(n, lim, { kinds: 'a', maxCalls: 32 })
   }
   /** Opens the data dir now (lock, recovery) instead of on first use. */
   init() {

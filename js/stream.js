@@ -4,7 +4,7 @@
 
 const native = require('./native')
 const { outbox, register, unregister } = require('./outbox')
-const { encodeRecord, encodeOptions, name, optionsText } = require('./codec')
+const { encodeRecord, encodeOptions, name, optionsText, limitsOf } = require('./codec')
 const { settle, whenDone, delivered } = require('./settle')
 const { NventError } = require('./errors')
 const { isolate, requireFunction } = require('./isolate')
@@ -15,13 +15,16 @@ function retire(t) {
 }
 
 class StreamView {
-  constructor(n) {
+  /** `lim`: the adapter's limits and values mode (codec.limitsOf). */
+  constructor(n, lim) {
     this._n = n
+    this._lim = lim
     this._subs = new Map()
   }
   async init() {}
+  /** Any JSON object is an event (SPEC §4): `type` is optional; `timestamp` is filled when absent. */
   publish(topic, event) {
-    return settle(() => this._n.publish(name('topic', topic), encodeRecord(event, 'event'))).then(() => undefined)
+    return settle(() => this._n.publish(name('topic', topic), encodeRecord(event, 'event', this._lim))).then(() => undefined)
   }
   subscribe(topic, handler, options = {}) {
     return settle(() => {
@@ -40,10 +43,13 @@ class StreamView {
         glob = filter
       }
       // The RegExp is user code too (a subclass may override exec): tested inside isolate.
-      const t = register(isolate('stream', re ? (m) => ((re.lastIndex = 0), re.test(m.type) && handler(m)) : handler))
+      // A filter only matches a string `type` (RegExp.test would read undefined as "undefined").
+      const t = register(
+        isolate('stream', re ? (m) => typeof m.type === 'string' && ((re.lastIndex = 0), re.test(m.type)) && handler(m) : handler),
+      )
       let r
       try {
-        r = this._n.subscribe(name('topic', topic), t, encodeOptions({ group, filter: glob, fromBeginning }))
+        r = this._n.subscribe(name('topic', topic), t, encodeOptions({ group, filter: glob, fromBeginning }, 'subscribe options', this._lim))
       } catch (e) {
         unregister(t)
         throw e
@@ -89,15 +95,19 @@ class StreamView {
 }
 
 class MemoryStreamAdapter extends StreamView {
-  /** @param {{ retain?: number }} [options] messages kept per topic for `fromBeginning` */
+  /**
+   * @param {{ retain?: number, values?: 'json' | 'strict' }} [options] `retain`: messages
+   *   kept per topic for `fromBeginning`
+   */
   constructor(options) {
+    const lim = limitsOf(options)
     let n
     try {
       n = native.NativeStream.memory(outbox, optionsText(options))
     } catch (e) {
       throw require('./errors').fromNative(e)
     }
-    super(n)
+    super(n, lim)
   }
 }
 

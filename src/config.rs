@@ -9,6 +9,8 @@
 //! where `options` is what that backend's constructor takes. Defaults: queue `file`,
 //! stream `memory`, store `file`; file data under `{connections.file.dataDir | .data}/queue`
 //! and `/store`; Redis connection from the kind's own settings, else `connections.redis`.
+//! A top-level `values` (`'json' | 'strict'`, SPEC §2) goes into every kind's options
+//! unless the kind sets its own; the adapters check it.
 
 use crate::error::{NventError, Result};
 use serde_json::{json, Map, Value};
@@ -38,6 +40,7 @@ pub fn resolve(config: &Value) -> Result<Value> {
         .trim_end_matches('/')
         .to_string();
     let shared_redis = connections.and_then(|c| c.get("redis")).cloned();
+    let values = root.get("values").filter(|v| !v.is_null());
     let mut out = Map::new();
     for (kind, default) in KINDS {
         let section = match root.get(kind) {
@@ -54,10 +57,11 @@ pub fn resolve(config: &Value) -> Result<Value> {
                 )))
             }
         };
-        out.insert(
-            kind.into(),
-            resolve_kind(kind, default, section, &base_dir, shared_redis.as_ref())?,
-        );
+        let mut resolved = resolve_kind(kind, default, section, &base_dir, shared_redis.as_ref())?;
+        if let (Some(v), Some(Value::Object(options))) = (values, resolved.get_mut("options")) {
+            options.entry("values").or_insert_with(|| v.clone());
+        }
+        out.insert(kind.into(), resolved);
     }
     Ok(Value::Object(out))
 }
@@ -158,6 +162,19 @@ mod tests {
         assert_eq!(c["store"]["options"]["dataDir"], "/srv/d/store");
         assert_eq!(c["stream"]["options"]["connection"]["port"], 7);
         assert_eq!(c["queue"]["options"]["defaultJobOptions"]["attempts"], 2);
+    }
+
+    #[test]
+    fn top_level_values_reaches_every_kind_unless_it_sets_its_own() {
+        let r = resolve(
+            &json!({ "values": "strict", "store": { "adapter": "memory", "values": "json" } }),
+        )
+        .unwrap();
+        assert_eq!(r["queue"]["options"]["values"], "strict");
+        assert_eq!(r["stream"]["options"]["values"], "strict");
+        assert_eq!(r["store"]["options"]["values"], "json");
+        let d = resolve(&json!({})).unwrap();
+        assert!(d["queue"]["options"].get("values").is_none());
         assert!(resolve(&json!({ "queue": { "adapter": 3 } })).is_err());
     }
 }

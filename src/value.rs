@@ -1,9 +1,11 @@
 //! Values and names: what the engine accepts, and the limits it enforces (SPEC §2).
 //!
-//! Values cross into the core as JSON text. The JS layer has already refused what JSON
-//! cannot express (functions, `undefined`, NaN, BigInt, Buffers, circular references) and
-//! reported the offending path; the core re-checks everything it can see in the text
-//! itself — syntax, size, depth — because it must never trust its caller.
+//! Values cross into the core as JSON text, made by `JSON.stringify` (values mode `'json'`,
+//! the default) or after the JS layer's strict walk (mode `'strict'`, which has already
+//! refused what JSON cannot carry exactly and reported the offending path). The core checks
+//! everything it can see in the text itself — syntax, size, depth, lone surrogates (which
+//! `JSON.stringify` writes as `\udXXX` escapes) — because it must never trust its caller;
+//! a refusal names the JSON path of the offender, found in the text ([`path_at`]).
 
 use crate::error::{NventError, Result};
 use serde_json::Value;
@@ -104,15 +106,15 @@ pub fn check_segment(path: &str, segment: &str) -> Result<()> {
 pub struct Json(Arc<str>);
 
 impl Json {
-    /// Accepts JSON text after checking syntax, size and depth. String escapes are not
-    /// decoded here (the text is stored as given), so a lone-surrogate escape passes; the JS
-    /// layer refuses lone surrogates before the text is made.
+    /// Accepts JSON text after checking syntax, size, depth and lone surrogates. String
+    /// escapes are not decoded here (the text is stored as given).
     ///
     /// # Errors
     /// `NVENT_PAYLOAD_TOO_LARGE`, `NVENT_NESTING_TOO_DEEP`, `NVENT_NOT_SERIALIZABLE`.
     pub fn from_text(text: String, limits: &Limits) -> Result<Json> {
         check_size(text.len(), limits)?;
         check_depth(&text, limits)?;
+        check_surrogates(&text)?;
         deserialize::<serde::de::IgnoredAny>(&text)?;
         Ok(Json(Arc::from(text)))
     }
@@ -130,6 +132,7 @@ impl Json {
     ) -> Result<(Json, T)> {
         check_size(text.len(), limits)?;
         check_depth(text, limits)?;
+        check_surrogates(text)?;
         let mut de = serde_json::Deserializer::from_str(text);
         de.disable_recursion_limit();
         let classify = |e: serde_json::Error| {
@@ -180,6 +183,7 @@ pub fn parse_value(text: &str, limits: &Limits) -> Result<Value> {
 pub fn parse_as<T: serde::de::DeserializeOwned>(text: &str, limits: &Limits) -> Result<T> {
     check_size(text.len(), limits)?;
     check_depth(text, limits)?;
+    check_surrogates(text)?;
     deserialize(text)
 }
 
@@ -241,7 +245,7 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
                 depth += 1;
                 if depth > max {
                     return Err(NventError::NestingTooDeep {
-                        path: "$".into(),
+                        path: path_at(text, i),
                         limit: max,
                     });
                 }
@@ -252,6 +256,132 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
         i += 1;
     }
     Ok(())
+}
+
+/// Refuses a `\\uD800`–`\\uDFFF` escape that is not half of a surrogate pair: such a
+/// string has no UTF-8 form, so no backend could store it and read it back. Outside escapes
+/// the text is UTF-8 (a Rust string) and cannot hold one. Backslashes occur only inside
+/// strings of valid JSON, and each escapes the byte after it, so one pass from backslash to
+/// backslash sees every escape; text without a backslash (most values) costs one memchr.
+fn check_surrogates(text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    let hex = |at: usize| -> Option<u32> {
+        let digits = bytes.get(at..at + 4)?;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let mut i = 0;
+    while let Some(k) = bytes.get(i..).and_then(|r| memchr::memchr(b'\\', r)) {
+        let at = i + k;
+        i = at + 2;
+        if bytes.get(at + 1) != Some(&b'u') {
+            continue;
+        }
+        let Some(unit) = hex(at + 2) else { continue };
+        i = at + 6;
+        if !(0xD800..=0xDFFF).contains(&unit) {
+            continue;
+        }
+        let paired = unit <= 0xDBFF
+            && bytes.get(at + 6..at + 8) == Some(b"\\u")
+            && hex(at + 8).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low));
+        if !paired {
+            return Err(NventError::NotSerializable {
+                path: path_at(text, at),
+                reason: "string with a lone surrogate".into(),
+            });
+        }
+        i = at + 12;
+    }
+    Ok(())
+}
+
+/// The JSON path (`$.a.b[2]`, as the JS layer writes it) of the value that holds byte
+/// `offset` of `text`: the string it falls in, or the container that starts there. Only
+/// called to explain a refusal, so it favours simplicity over speed; text that is not
+/// valid JSON gives the path as far as it could follow it.
+pub fn path_at(text: &str, offset: usize) -> String {
+    enum Frame {
+        Object { key: Option<String> },
+        Array { index: usize },
+    }
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let format = |stack: &[Frame]| {
+        let mut out = String::from("$");
+        for frame in stack {
+            match frame {
+                Frame::Array { index } => out.push_str(&format!("[{index}]")),
+                Frame::Object { key: Some(k) } => {
+                    let plain = k
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+                    if plain {
+                        out.push('.');
+                        out.push_str(k);
+                    } else {
+                        out.push('[');
+                        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                        out.push(']');
+                    }
+                }
+                Frame::Object { key: None } => {}
+            }
+        }
+        out
+    };
+    // Whether the next string in an object is a key (after `{` or `,`), not a value.
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = (i + 1).min(bytes.len());
+                if expect_key {
+                    if let Some(Frame::Object { key }) = stack.last_mut() {
+                        let raw = text.get(start..end).unwrap_or("");
+                        *key = Some(
+                            serde_json::from_str::<String>(raw)
+                                .unwrap_or_else(|_| raw.trim_matches('"').to_string()),
+                        );
+                    }
+                    expect_key = false;
+                } else if offset < end {
+                    return format(&stack);
+                }
+            }
+            b'{' | b'[' => {
+                if i >= offset {
+                    return format(&stack);
+                }
+                if bytes[i] == b'{' {
+                    stack.push(Frame::Object { key: None });
+                    expect_key = true;
+                } else {
+                    stack.push(Frame::Array { index: 0 });
+                }
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array { index }) => *index += 1,
+                Some(Frame::Object { .. }) => expect_key = true,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    format(&stack)
 }
 
 fn syntax_error(e: serde_json::Error) -> NventError {
@@ -375,6 +505,37 @@ mod tests {
                 .code(),
             "NVENT_NOT_SERIALIZABLE"
         );
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused_with_their_path() {
+        let l = Limits::default();
+        for ok in [
+            r#""\ud83d\ude00""#,
+            r#"{"a":"x\\ud800"}"#,
+            r#"["\u00e9","\\","\"\ud83d\ude00"]"#,
+        ] {
+            assert!(Json::from_text(ok.into(), &l).is_ok(), "{ok}");
+        }
+        for (bad, path) in [
+            (r#""\ud800""#, "$"),
+            (r#"{"a":{"b":["x","\udc00"]}}"#, "$.a.b[1]"),
+            (r#"{"a b":"\ud83d\u0041"}"#, r#"$["a b"]"#),
+            (r#"{"k":"\ud83d"}"#, "$.k"),
+        ] {
+            let e = Json::from_text(bad.into(), &l).unwrap_err();
+            assert_eq!(e.code(), "NVENT_NOT_SERIALIZABLE", "{bad}");
+            assert_eq!(e.path(), Some(path), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_at_names_the_value_at_an_offset() {
+        let t = r#"{"a":[1,{"b":[[]]}],"c d":"x"}"#;
+        assert_eq!(path_at(t, t.find("[[").unwrap() + 1), "$.a[1].b[0]");
+        assert_eq!(path_at(t, t.find("\"x").unwrap()), r#"$["c d"]"#);
+        assert_eq!(path_at("[[", 1), "$[0]");
+        assert_eq!(path_at("{\"a", 2), "$.a");
     }
 
     #[test]

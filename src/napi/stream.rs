@@ -125,7 +125,9 @@ impl NativeStream {
         topic: String,
     ) -> napi::Result<Settled<'e, f64>> {
         let a = self.adapter.clone();
+        let limits = self.limits;
         settle(env, async move {
+            check_name("topic", &topic, &limits)?;
             a.subscription_count(&topic).await.map(|n| n as f64)
         })
     }

@@ -73,17 +73,19 @@ impl JobOptions {
         let job_id = match o.raw("jobId") {
             None => None,
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
             Some(Value::String(_)) => {
                 return Err(NventError::InvalidName {
                     what: "jobId",
                     reason: "must not be empty".into(),
                 })
             }
-            Some(_) => {
-                return Err(NventError::invalid_argument(
-                    "job options.jobId must be a non-empty string",
-                ))
+            // Names are never coerced (docs/DECISIONS.md): `jobId: 42` and `'42'` silently
+            // naming the same job would hide a bug.
+            Some(other) => {
+                return Err(NventError::InvalidName {
+                    what: "jobId",
+                    reason: format!("must be a string, got {}", json_kind(other)),
+                })
             }
         };
         let attempts = match o.uint("attempts")? {
@@ -338,6 +340,18 @@ pub fn push_str(out: &mut String, s: &str) {
         out.push('"');
         out.push_str(s);
         out.push('"');
+    }
+}
+
+/// How a refusal names the JSON type of a value it did not expect.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -147,6 +147,9 @@ impl Store {
     pub async fn kv_clear(&self, pattern: &str) -> Result<u64> {
         check_name("pattern", pattern, &self.limits)?;
         let pattern = format!("{}{pattern}", glob::escape(&self.prefix));
+        // Checked here, for every backend: Redis would take a malformed pattern (a trailing
+        // `\`) as its own MATCH syntax, where memory and file refuse it.
+        glob::Glob::new(&pattern)?;
         self.backend.kv_clear(&pattern).await
     }
 

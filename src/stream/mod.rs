@@ -1,8 +1,10 @@
 //! StreamAdapter: cross-instance pub/sub (SPEC §4).
 //!
-//! Contract: `publish(topic, event)` delivers the event, exactly as published (with
-//! `timestamp` filled when absent), to every subscription whose topic pattern matches
-//! (`*` wildcards) and whose `filter` matches `event.type` — once per subscription. A
+//! Contract: `publish(topic, event)` delivers the event (any JSON object: `type` is
+//! optional, as the reference project publishes `{ id, metadata }`), exactly as published
+//! (with `timestamp` filled when absent), to every subscription whose topic pattern matches
+//! (`*` wildcards) and whose `filter` matches `event.type` — once per subscription; a filter
+//! only matches an event whose `type` is a string. A
 //! subscription with a `group` shares messages with the other members of that group on
 //! the same topic pattern: each message goes to one member. `from_beginning` replays the
 //! retained messages of matching topics before live ones. Plain subscriptions are
@@ -30,7 +32,7 @@ pub struct SubscribeOptions {
 
 #[async_trait]
 pub trait StreamAdapter: Send + Sync {
-    /// Publishes `event` (an object with a string `type`, `timestamp` already filled).
+    /// Publishes `event` (an object, `timestamp` already filled).
     async fn publish(&self, topic: &str, event: Json) -> Result<()>;
     async fn subscribe(
         &self,
@@ -46,21 +48,18 @@ pub trait StreamAdapter: Send + Sync {
     async fn shutdown(&self) -> Result<()>;
 }
 
-/// Checks a published event and fills `timestamp` when absent.
+/// Checks a published event and fills `timestamp` when absent. Any JSON object is an event
+/// (SPEC §4): `type` is optional and, like every other field, delivered as published; only
+/// a filter looks at it, and matches only a string `type`.
 ///
 /// # Errors
-/// `NVENT_INVALID_ARGUMENT` for a non-object or a missing string `type`.
+/// `NVENT_INVALID_ARGUMENT` for a non-object.
 pub fn prepare_event(event: Value) -> Result<Json> {
     let Value::Object(mut map) = event else {
         return Err(NventError::invalid_argument(
-            "a stream event must be an object { type, data, metadata?, timestamp? }",
+            "a stream event must be an object { type?, data?, metadata?, timestamp? }",
         ));
     };
-    if !matches!(map.get("type"), Some(Value::String(_))) {
-        return Err(NventError::invalid_argument(
-            "a stream event needs a string 'type'",
-        ));
-    }
     fill_timestamp(&mut map);
     Ok(Json::from_value(&Value::Object(map)))
 }
