@@ -195,17 +195,65 @@ describe('file store: recovery', () => {
 })
 
 describe('file backends: ownership and names', () => {
-  test('a second adapter in this process gets NVENT_DATA_DIR_LOCKED at once', async () => {
+  test('a second adapter of the same kind in this process gets NVENT_DATA_DIR_LOCKED at once', async () => {
     const dataDir = freshDir()
     const a = new FileStoreAdapter({ dataDir })
     await a.init()
     const b = new FileStoreAdapter({ dataDir })
     await rejectsCode(b.init(), 'NVENT_DATA_DIR_LOCKED')
     const q = new FileQueueAdapter({ dataDir })
-    await rejectsCode(q.init(), 'NVENT_DATA_DIR_LOCKED')
+    await q.init()
+    const q2 = new FileQueueAdapter({ dataDir })
+    await rejectsCode(q2.init(), 'NVENT_DATA_DIR_LOCKED')
     await a.close()
     await b.init()
     await b.close()
+    await q.close()
+    await q2.init()
+    await q2.close()
+  })
+
+  // SPEC §9: one owner per adapter kind; the reference project's file config gives its
+  // queue and store one dataDir. Before, the second of them got NVENT_DATA_DIR_LOCKED.
+  test('a queue and a store share one dataDir: both work, restart, and read back their own data', async () => {
+    const dataDir = freshDir()
+    let store = new FileStoreAdapter({ dataDir, durability: 'always' })
+    let queue = new FileQueueAdapter({ dataDir, durability: 'always' })
+    await store.init()
+    await queue.init()
+    for (let i = 0; i < 50; i++) {
+      await store.kv.set(`k${i}`, { i })
+      await store.stream.append('s', { type: 't', i })
+      await queue.enqueue('q', { name: 'job', data: { i } })
+    }
+    assert.equal((await queue.getJobCounts('q')).waiting, 50)
+    await store.close()
+    await queue.close()
+    assert.ok(fs.statSync(path.join(dataDir, 'queue')).isDirectory(), 'the queue keeps its files in queue/')
+    for (const f of fs.readdirSync(dataDir)) assert.match(f, /^(LOCK|queue|wal-\d+\.log|snapshot-\d+\.snap)$/, `store file ${f}`)
+    for (const f of fs.readdirSync(path.join(dataDir, 'queue'))) assert.match(f, /^(LOCK|wal-\d+\.log|snapshot-\d+\.snap)$/, `queue file ${f}`)
+    store = new FileStoreAdapter({ dataDir })
+    queue = new FileQueueAdapter({ dataDir })
+    assert.deepEqual(await store.kv.get('k49'), { i: 49 })
+    assert.equal(await store.stream.count('s'), 50)
+    assert.equal((await queue.getJobCounts('q')).waiting, 50)
+    const done = []
+    await queue.registerWorker('q', 'job', async (job) => { done.push(job.data.i) })
+    await waitFor(() => done.length === 50, { timeoutMs: 60000, what: '50 jobs run after the restart' })
+    await store.close()
+    await queue.close()
+  })
+
+  test('a symlink planted as the queue\'s subdirectory is refused, and its target is not written', async () => {
+    const parent = freshDir()
+    const dataDir = path.join(parent, 'data')
+    const target = path.join(parent, 'elsewhere')
+    fs.mkdirSync(dataDir, { recursive: true })
+    fs.mkdirSync(target)
+    fs.symlinkSync(target, path.join(dataDir, 'queue'))
+    const q = new FileQueueAdapter({ dataDir })
+    await rejectsCode(q.init(), 'NVENT_IO')
+    assert.deepEqual(fs.readdirSync(target), [])
   })
 
   test('a second process gets NVENT_DATA_DIR_LOCKED; after the owner closes, it opens', async () => {

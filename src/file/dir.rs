@@ -1,6 +1,11 @@
 //! Opening a data dir, shared by the file store and the file queue: options, the
 //! lock + recovery + replay sequence, and the lazy, once-only open on first use (constructors
 //! do no I/O; opening runs on a blocking thread, never on the JS thread).
+//!
+//! One owner per adapter kind (SPEC §9): a file store and a file queue may share one
+//! `dataDir` (the reference project's file config does), two stores or two queues may not.
+//! Each kind keeps its lock, logs and snapshots in a place of its own ([`DataDirKind`]), so
+//! no file name of one kind is ever a file name of the other.
 
 use super::lock::DirLock;
 use super::wal::{RecoveryReport, Wal, WalConfig};
@@ -8,28 +13,58 @@ use crate::error::{NventError, Result};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// Which adapter kind owns the files. The store's files sit in the data dir itself
+/// (`LOCK`, `wal-<G>.log`, `snapshot-<G>.snap`), where they always have, so a store's data
+/// dir of an earlier build opens as before; the queue's sit in its subdirectory `queue/`
+/// (the same names inside), which no store file name can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataDirKind {
+    Store,
+    Queue,
+}
+
+impl DataDirKind {
+    fn what(self) -> &'static str {
+        match self {
+            DataDirKind::Store => "file store",
+            DataDirKind::Queue => "file queue",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DataDirOptions {
     pub data_dir: PathBuf,
+    pub kind: DataDirKind,
     pub wal: WalConfig,
 }
 
 impl DataDirOptions {
-    /// Reads `{ dataDir, durability?, recovery?, syncWindowMs?, compactAfterBytes? }`;
-    /// `what` names the adapter in the error.
+    /// Reads `{ dataDir, durability?, recovery?, syncWindowMs?, compactAfterBytes? }` for
+    /// an adapter of `kind`.
     ///
     /// # Errors
     /// `NVENT_INVALID_ARGUMENT` for a missing `dataDir` or a bad option.
-    pub fn parse(o: &crate::options::Opts, what: &str) -> Result<DataDirOptions> {
+    pub fn parse(o: &crate::options::Opts, kind: DataDirKind) -> Result<DataDirOptions> {
         let dir = o.str("dataDir")?.filter(|d| !d.is_empty()).ok_or_else(|| {
             NventError::invalid_argument(format!(
-                "the {what} needs options.dataDir (a directory path)"
+                "the {} needs options.dataDir (a directory path)",
+                kind.what()
             ))
         })?;
         Ok(DataDirOptions {
             data_dir: PathBuf::from(dir),
+            kind,
             wal: WalConfig::from_options(o)?,
         })
+    }
+
+    /// The directory holding this kind's lock, logs and snapshots.
+    pub fn files_dir(&self) -> PathBuf {
+        match self.kind {
+            DataDirKind::Store => self.data_dir.clone(),
+            DataDirKind::Queue => self.data_dir.join("queue"),
+        }
     }
 }
 
@@ -52,8 +87,13 @@ impl<E> Opened<E> {
         opts: &DataDirOptions,
         build: impl FnOnce(Arc<Wal>, &[Vec<u8>]) -> Result<E>,
     ) -> Result<Opened<E>> {
-        let lock = DirLock::acquire(&opts.data_dir)?;
-        let (wal, recovered) = Wal::open(&opts.data_dir, opts.wal)?;
+        let dir = opts.files_dir();
+        if dir != opts.data_dir {
+            // A planted link named `queue` must not redirect the queue's writes.
+            super::refuse_symlink(&dir)?;
+        }
+        let lock = DirLock::acquire(&dir)?;
+        let (wal, recovered) = Wal::open(&dir, opts.wal)?;
         let wal = Arc::new(wal);
         let engine = build(wal.clone(), &recovered.records)?;
         Ok(Opened {

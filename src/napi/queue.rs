@@ -53,7 +53,7 @@ impl NativeQueue {
             let limits = super::limits(Some(&options))?;
             let o = Opts::parse("file queue options", Some(&options))?;
             let adapter = crate::queue::file::FileQueueAdapter::new(
-                crate::file::dir::DataDirOptions::parse(&o, "file queue")?,
+                crate::file::dir::DataDirOptions::parse(&o, crate::file::dir::DataDirKind::Queue)?,
             );
             adapter.set_signals(Arc::new(ToJs {
                 outbox: outbox.core.clone(),

@@ -51,7 +51,8 @@ impl NativeStore {
         sync(|| {
             let limits = super::limits(Some(&options))?;
             let o = crate::options::Opts::parse("file store options", Some(&options))?;
-            let opts = crate::file::dir::DataDirOptions::parse(&o, "file store")?;
+            let opts =
+                crate::file::dir::DataDirOptions::parse(&o, crate::file::dir::DataDirKind::Store)?;
             Ok(NativeStore::from_store(
                 Store::new(
                     Arc::new(crate::store::file::FileStoreAdapter::new(opts)),
