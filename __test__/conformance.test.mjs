@@ -5,9 +5,12 @@ import { backends } from './helpers/backends.mjs'
 import storeSuite from './conformance/store.mjs'
 import queueSuite from './conformance/queue.mjs'
 import streamSuite from './conformance/stream.mjs'
+import valuesSuite from './conformance/values.mjs'
 
 for (const backend of backends) {
   if (backend.store) storeSuite(backend)
   if (backend.queue) queueSuite(backend)
   if (backend.stream) streamSuite(backend)
+  // The rows where the values modes differ, once per mode (SPEC §2).
+  for (const mode of ['json', 'strict']) valuesSuite(backend, mode)
 }

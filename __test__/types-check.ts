@@ -18,6 +18,16 @@ async function usage(): Promise<void> {
   void code
 
   const store = new MemoryStoreAdapter()
+  // Values modes (SPEC §2) on every adapter and in createAdapters.
+  const strictStore = new MemoryStoreAdapter({ values: 'strict' })
+  void strictStore
+  void new MemoryQueueAdapter({ values: 'json' })
+  void new MemoryStreamAdapter({ values: 'strict' })
+  // @ts-expect-error only 'json' and 'strict'
+  void new MemoryStoreAdapter({ values: 'loose' })
+  void createAdapters({ values: 'strict', store: { adapter: 'memory', values: 'json' } })
+  // A stream message without type (SPEC §4).
+  await new MemoryStreamAdapter().publish('t', { id: 'run-1', metadata: { n: 1 } })
   await store.kv.set('k', { a: 1 }, 1.5)
   const v = await store.kv.get<{ a: number }>('k')
   if (v) void v.a

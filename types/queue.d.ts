@@ -1,6 +1,6 @@
 // QueueAdapter (SPEC §5).
 import type { JsonValue } from './errors'
-import type { Durability, Limits, RedisConnection } from './store'
+import type { Durability, Limits, RedisConnection, ValuesMode } from './store'
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'paused'
 
@@ -157,6 +157,8 @@ export interface QueueAdapterOptions {
   /** ms that close() waits for running handlers (default 10000). */
   closeTimeout?: number
   limits?: Limits
+  /** How job data, progress and return values are stored (SPEC §2; default `'json'`). */
+  values?: ValuesMode
 }
 
 export declare class MemoryQueueAdapter implements QueueAdapter {

@@ -40,6 +40,8 @@ export interface AdaptersConfig {
   stream?: AdapterSection | string
   store?: AdapterSection | string
   connections?: { redis?: Record<string, unknown>; file?: { dataDir?: string } }
+  /** Values mode of all three adapters unless a section sets its own `values` (SPEC §2). */
+  values?: 'json' | 'strict'
 }
 
 export interface Adapters {

@@ -142,6 +142,15 @@ export interface StoreAdapter {
   close(): Promise<void>
 }
 
+/**
+ * How values are stored (SPEC §2). `'json'` (default): as `JSON.stringify` writes them
+ * (`undefined`, functions and symbols left out of objects and `null` in arrays, NaN/±Infinity
+ * → `null`, `toJSON()` used); refused only what it cannot write (a whole value that is
+ * `undefined`/a function/a symbol, BigInt, a throwing getter or toJSON), lone surrogates
+ * and circular references. `'strict'`: refuses instead of converting (for development).
+ */
+export type ValuesMode = 'json' | 'strict'
+
 export interface Limits {
   maxValueBytes?: number
   maxDepth?: number
@@ -149,7 +158,7 @@ export interface Limits {
 }
 
 export declare class MemoryStoreAdapter implements StoreAdapter {
-  constructor(options?: { limits?: Limits })
+  constructor(options?: { limits?: Limits; values?: ValuesMode })
   init(): Promise<void>
   readonly stream: EventStreamTier
   readonly kv: KvTier
@@ -168,9 +177,17 @@ export declare class MemoryStoreAdapter implements StoreAdapter {
 
 export type Durability = 'always' | 'batch' | 'none'
 
-/** Not available in this build yet (issue "File backends"): the constructor throws NVENT_UNKNOWN_ADAPTER. */
+/** The store on disk (SPEC §9); may share its `dataDir` with one FileQueueAdapter. */
 export declare class FileStoreAdapter extends MemoryStoreAdapter {
-  constructor(options: { dataDir: string; durability?: Durability })
+  constructor(options: {
+    dataDir: string
+    durability?: Durability
+    recovery?: 'strict' | 'salvage'
+    syncWindowMs?: number
+    compactAfterBytes?: number
+    limits?: Limits
+    values?: ValuesMode
+  })
 }
 
 export interface RedisConnection {
@@ -188,5 +205,11 @@ export interface RedisConnection {
 
 /** The store on a Redis shared by many processes (layout: docs/REDIS.md). No I/O until first use. */
 export declare class RedisStoreAdapter extends MemoryStoreAdapter {
-  constructor(options: { connection: RedisConnection; prefix?: string; streams?: { trim?: { maxLen: number; approx?: boolean } } })
+  constructor(options: {
+    connection: RedisConnection
+    prefix?: string
+    streams?: { trim?: { maxLen: number; approx?: boolean } }
+    limits?: Limits
+    values?: ValuesMode
+  })
 }

@@ -1,19 +1,22 @@
 // StreamAdapter (SPEC §4).
 import type { JsonValue } from './errors'
-import type { RedisConnection } from './store'
+import type { RedisConnection, ValuesMode } from './store'
 
+/** Any JSON object (SPEC §4); usually `{ type, data, metadata?, timestamp? }`. */
 export interface StreamEvent<D = JsonValue> {
-  type: string
-  data: D
+  /** Optional: the reference project publishes `{ id, metadata }`. A `filter` matches only a string type. */
+  type?: string
+  data?: D
   metadata?: Record<string, JsonValue>
   /** Filled with now when absent. */
   timestamp?: number
+  [field: string]: unknown
 }
 
 export interface SubscribeOptions {
   /** Load-balances messages over the members of this group. */
   group?: string
-  /** Matches `event.type`: a glob string or a RegExp. */
+  /** Matches `event.type` when it is a string: a glob string or a RegExp. */
   filter?: string | RegExp
   /** Replays the retained messages of matching topics first. */
   fromBeginning?: boolean
@@ -39,7 +42,7 @@ export interface StreamAdapter {
 
 export declare class MemoryStreamAdapter implements StreamAdapter {
   /** `retain`: messages kept per topic for `fromBeginning` (default 1000). */
-  constructor(options?: { retain?: number })
+  constructor(options?: { retain?: number; values?: ValuesMode })
   init(): Promise<void>
   publish(topic: string, event: StreamEvent<unknown>): Promise<void>
   subscribe(topic: string, handler: (event: StreamEvent) => unknown, opts?: SubscribeOptions): Promise<SubscriptionHandle>
@@ -64,5 +67,6 @@ export declare class RedisStreamAdapter extends MemoryStreamAdapter {
     claimIdleMs?: number
     /** Deliveries after which a group entry goes to the dead-letter stream (default 5). */
     maxDeliveries?: number
+    values?: ValuesMode
   })
 }

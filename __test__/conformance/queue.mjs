@@ -153,7 +153,8 @@ export default function queueSuite(backend) {
       assertExact((await queue.getJob(q, id)).data, data)
     }))
 
-    test('non-serializable job data is refused and no job is created', withQueue(async (queue, q) => {
+    // Values mode 'strict' (SPEC §2): the function and NaN are refused, not converted.
+    test("non-serializable job data is refused and no job is created (values: 'strict')", withQueue(async (queue, q) => {
       await rejectsCode(() => queue.enqueue(q, { name: 'job', data: { f: () => {} } }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.ok(typeof e.path === 'string' && e.path.endsWith('.f'), `path ${e.path}`)
       })
@@ -165,7 +166,7 @@ export default function queueSuite(backend) {
       const counts = await queue.getJobCounts(q)
       assert.equal(counts.waiting, 0, 'a refused bulk adds nothing')
       assert.deepEqual(await queue.getJobs(q), [])
-    }))
+    }, { values: 'strict' }))
 
     test('a bad job name in a bulk is refused with NVENT_INVALID_NAME and adds nothing', withQueue(async (queue, q) => {
       for (const bad of ['', 'job\u0000x', 'j'.repeat(1025), 'j\uD800']) {
@@ -1363,5 +1364,22 @@ export default function queueSuite(backend) {
         await rejectsCode(() => call(queue, q), 'NVENT_CLOSED')
       })
     }
+  })
+
+  // ---------------------------------------------------------------------------------------
+  // Issue 14, item 15.
+  describe(`${backend.name}: queue argument checks`, () => {
+    test('a jobId that is a number is NVENT_INVALID_NAME, not made a string', withQueue(async (queue, q) => {
+      await rejectsCode(() => queue.enqueue(q, { name: 'job', data: 1, opts: { jobId: 42 } }), 'NVENT_INVALID_NAME', (e) => assert.match(e.message, /jobId/))
+      await rejectsCode(() => queue.enqueueBulk(q, [{ name: 'job', data: 1, opts: { jobId: 7 } }]), 'NVENT_INVALID_NAME')
+      assert.deepEqual(await queue.getJobs(q), [])
+      assert.equal(await queue.getJob(q, '42'), null)
+    }))
+
+    test("an own '__proto__' field at the top of job options is refused by name", withQueue(async (queue, q) => {
+      const opts = JSON.parse('{"attempts":2,"__proto__":{"jobId":"x"}}')
+      await rejectsCode(() => queue.enqueue(q, { name: 'job', data: 1, opts }), 'NVENT_INVALID_ARGUMENT', (e) => assert.match(e.message, /__proto__/))
+      assert.deepEqual(await queue.getJobs(q), [])
+    }))
   })
 }

@@ -93,9 +93,12 @@ async function untilAfter(t0, ms = 2) {
   await waitFor(() => Date.now() > t0 + ms, { what: 'the clock to advance' })
 }
 
+// The mode whose refusals the tests marked STRICT assert (SPEC §2; json mode converts).
+const STRICT = { values: 'strict' }
+
 export default function storeSuite(backend) {
-  const withStore = (fn) => async () => {
-    const store = backend.store()
+  const withStore = (fn, opts) => async () => {
+    const store = backend.store(opts)
     try {
       await fn(store, unique(`store-${backend.name}`))
     } finally {
@@ -199,51 +202,51 @@ export default function storeSuite(backend) {
       }))
     }
 
-    test('a toJSON result that is not serializable is refused', withStore(async (store, u) => {
+    test('a toJSON result that is not serializable is refused (values: strict)', withStore(async (store, u) => {
       await rejectsCode(() => store.kv.set(u, { a: { toJSON: () => () => {} } }), 'NVENT_NOT_SERIALIZABLE')
       assert.equal(await store.kv.get(u), null)
-    }))
+    }, STRICT))
 
     for (const [label, make] of OFFENDERS) {
-      test(`${label} inside an array is refused with its path $.a.b[2]`, withStore(async (store, u) => {
+      test(`${label} inside an array is refused with its path $.a.b[2] (values: 'strict')`, withStore(async (store, u) => {
         await store.kv.set(u, 'before')
         await rejectsCode(() => store.kv.set(u, { a: { b: [1, 2, make()] } }), 'NVENT_NOT_SERIALIZABLE', (e) => {
           assert.equal(e.path, '$.a.b[2]')
           assert.ok(e.message.includes('$.a.b[2]'), `message names the path: ${e.message}`)
         })
         assert.equal(await store.kv.get(u), 'before', 'the rejected set left the value unchanged')
-      }))
+      }, STRICT))
 
-      test(`${label} inside an object is refused with its path $.a.b.c`, withStore(async (store, u) => {
+      test(`${label} inside an object is refused with its path $.a.b.c (values: 'strict')`, withStore(async (store, u) => {
         await rejectsCode(() => store.kv.set(u, { a: { b: { ok: 1, c: make() } } }), 'NVENT_NOT_SERIALIZABLE', (e) => {
           assert.equal(e.path, '$.a.b.c')
           assert.ok(e.message.includes('$.a.b.c'), `message names the path: ${e.message}`)
         })
         assert.equal(await store.kv.get(u), null, 'nothing was stored')
         assert.equal(await store.kv.exists(u), false)
-      }))
+      }, STRICT))
 
-      test(`${label} as the whole value is refused with path $`, withStore(async (store, u) => {
+      test(`${label} as the whole value is refused with path $ (values: 'strict')`, withStore(async (store, u) => {
         await rejectsCode(() => store.kv.set(u, make()), 'NVENT_NOT_SERIALIZABLE', (e) => {
           assert.equal(e.path, '$')
         })
         assert.equal(await store.kv.exists(u), false)
-      }))
+      }, STRICT))
     }
 
-    test('undefined as an array element is refused with its path', withStore(async (store, u) => {
+    test('undefined as an array element is refused with its path (values: strict)', withStore(async (store, u) => {
       await rejectsCode(() => store.kv.set(u, [1, undefined, 3]), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$[1]')
         assert.ok(e.message.includes('$[1]'))
       })
-    }))
+    }, STRICT))
 
-    test('a sparse array hole is refused like undefined', withStore(async (store, u) => {
+    test('a sparse array hole is refused like undefined (values: strict)', withStore(async (store, u) => {
       // eslint-disable-next-line no-sparse-arrays
       await rejectsCode(() => store.kv.set(u, { a: [1, , 3] }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$.a[1]')
       })
-    }))
+    }, STRICT))
 
     test('a circular object gives NVENT_CIRCULAR with the path of the back reference', withStore(async (store, u) => {
       const o = { a: { b: [] } }
@@ -333,12 +336,12 @@ export default function storeSuite(backend) {
       assert.equal(await store.stream.count(u), 0)
     }))
 
-    test('a non-serializable event field is refused with its path and nothing is appended', withStore(async (store, u) => {
+    test('a non-serializable event field is refused with its path and nothing is appended (values: strict)', withStore(async (store, u) => {
       await rejectsCode(() => store.stream.append(u, { type: 't', data: { a: [() => {}] } }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$.data.a[0]')
       })
       assert.equal(await store.stream.count(u), 0)
-    }))
+    }, STRICT))
 
     test('non-serializable index metadata is refused and the old entry stays', withStore(async (store, u) => {
       await store.index.add(u, 'e', 1, { a: 1 })
@@ -348,30 +351,30 @@ export default function storeSuite(backend) {
       assert.deepEqual(await store.index.get(u, 'e'), { id: 'e', score: 1, metadata: { a: 1, version: 0 } })
     }))
 
-    test('a non-serializable update partial is refused and the entry (and its version) stay', withStore(async (store, u) => {
+    test('a non-serializable update partial is refused and the entry (and its version) stay (values: strict)', withStore(async (store, u) => {
       await store.index.add(u, 'e', 1, { a: 1 })
       await rejectsCode(() => store.index.update(u, 'e', { a: 2, b: new Map() }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$.b')
       })
       assert.deepEqual((await store.index.get(u, 'e')).metadata, { a: 1, version: 0 })
-    }))
+    }, STRICT))
 
-    test('a non-serializable document is refused and the old document stays', withStore(async (store, u) => {
+    test('a non-serializable document is refused and the old document stays (values: strict)', withStore(async (store, u) => {
       await store.save(u, 'd', { v: 1 })
       await rejectsCode(() => store.save(u, 'd', { v: 2, f: Symbol('x') }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$.f')
       })
       assertExact(await store.get(u, 'd'), { v: 1 })
-    }))
+    }, STRICT))
 
-    test('mset with one non-serializable value sets nothing', withStore(async (store, u) => {
+    test('mset with one non-serializable value sets nothing (values: strict)', withStore(async (store, u) => {
       await store.kv.set(`${u}:a`, 'old')
       await rejectsCode(
         () => store.kv.mset([{ key: `${u}:a`, value: 'new' }, { key: `${u}:b`, value: { bad: NaN } }]),
         'NVENT_NOT_SERIALIZABLE',
       )
       assert.deepEqual(await store.kv.mget([`${u}:a`, `${u}:b`]), ['old', null])
-    }))
+    }, STRICT))
 
     test('a JSON "__proto__" key never pollutes Object.prototype', withStore(async (store, u) => {
       const value = JSON.parse('{"__proto__": {"polluted": "yes"}, "a": 1}')
@@ -532,7 +535,7 @@ export default function storeSuite(backend) {
 
   // ---------------------------------------------------------------------------------------
   describe(`${backend.name}: store errors and close (§2)`, () => {
-    test('errors are NventErrors with a code, for every tier', withStore(async (store, u) => {
+    test('errors are NventErrors with a code, for every tier (values: strict)', withStore(async (store, u) => {
       const failures = [
         () => store.kv.set('', 1),
         () => store.stream.append(u, {}),
@@ -543,7 +546,7 @@ export default function storeSuite(backend) {
       for (const call of failures) {
         await assert.rejects(call(), (e) => e instanceof NventError && e instanceof Error && /^NVENT_[A-Z_]+$/.test(e.code))
       }
-    }))
+    }, STRICT))
 
     const afterClose = [
       ['kv.get', (s) => s.kv.get('k')],
@@ -702,12 +705,12 @@ export default function storeSuite(backend) {
       assert.equal(read.stepName, null)
     }))
 
-    test('undefined nested inside data is refused with its path', withStore(async (store, u) => {
+    test('undefined nested inside data is refused with its path (values: strict)', withStore(async (store, u) => {
       await rejectsCode(() => store.stream.append(u, { type: 't', data: { x: undefined } }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$.data.x')
       })
       assert.equal(await store.stream.count(u), 0)
-    }))
+    }, STRICT))
 
     // Five events of types a, b, a, b, a.
     async function seed(store, subject, n = 5) {
@@ -2149,6 +2152,36 @@ export default function storeSuite(backend) {
     test('names inside a scope are still validated', withStore(async (store, u) => {
       await rejectsCode(() => store.scope('t', u).kv.get(''), 'NVENT_INVALID_NAME')
       await rejectsCode(() => store.scope('t', u).kv.set('a\u0000b', 1), 'NVENT_INVALID_NAME')
+    }))
+  })
+
+  // ---------------------------------------------------------------------------------------
+  // Issue 14, item 15: the same answer on every backend, the right code.
+  describe(`${backend.name}: store argument checks`, () => {
+    test('kv.clear with a malformed glob (a trailing backslash) is NVENT_INVALID_ARGUMENT on every backend', withStore(async (store, u) => {
+      await store.kv.set(`${u}abc\\`, 1)
+      await rejectsCode(() => store.kv.clear(`${u}abc\\`), 'NVENT_INVALID_ARGUMENT')
+      assert.equal(await store.kv.get(`${u}abc\\`), 1, 'nothing was deleted')
+      assert.equal(await store.kv.clear(`${u}abc\\\\`), 1, 'an escaped backslash matches one')
+    }))
+
+    for (const mode of ['json', 'strict']) {
+      test(`an event type that is a symbol, a Map, a Date or a function is NVENT_INVALID_ARGUMENT (values: '${mode}')`, withStore(async (store, u) => {
+        for (const type of [Symbol('t'), new Map(), new Date(0), () => 't', { a: 1 }]) {
+          await rejectsCode(() => store.stream.append(u, { type, data: 1 }), 'NVENT_INVALID_ARGUMENT')
+        }
+        assert.equal(await store.stream.count(u), 0)
+      }, { values: mode }))
+    }
+
+    test("an own '__proto__' field at the top of an event or of read options is refused by name", withStore(async (store, u) => {
+      const event = JSON.parse('{"type":"t","__proto__":{"polluted":"yes"}}')
+      await rejectsCode(() => store.stream.append(u, event), 'NVENT_INVALID_ARGUMENT', (e) => assert.match(e.message, /__proto__/))
+      assert.equal(await store.stream.count(u), 0)
+      const options = JSON.parse('{"limit":1,"__proto__":{"limit":5}}')
+      await rejectsCode(() => store.stream.read(u, options), 'NVENT_INVALID_ARGUMENT', (e) => assert.match(e.message, /__proto__/))
+      await rejectsCode(() => store.index.read(u, options), 'NVENT_INVALID_ARGUMENT', (e) => assert.match(e.message, /__proto__/))
+      assertNotPolluted()
     }))
   })
 }

@@ -14,9 +14,12 @@ const INVALID_TOPICS = [
   ['a lone surrogate', 'x\uD800'],
 ]
 
+// The mode whose refusals the tests marked STRICT assert (SPEC §2; json mode converts).
+const STRICT = { values: 'strict' }
+
 export default function streamSuite(backend) {
-  const withStream = (fn) => async () => {
-    const stream = backend.stream()
+  const withStream = (fn, opts) => async () => {
+    const stream = backend.stream(opts)
     try {
       await fn(stream, unique(`stream-${backend.name}`))
     } finally {
@@ -179,7 +182,7 @@ export default function streamSuite(backend) {
       assert.equal(delivered, 20)
     }))
 
-    test('a non-serializable event is refused with its path', withStream(async (stream, u) => {
+    test("a non-serializable event is refused with its path (values: 'strict')", withStream(async (stream, u) => {
       await rejectsCode(() => stream.publish(u, { type: 't', data: { f: () => {} } }), 'NVENT_NOT_SERIALIZABLE', (e) => {
         assert.equal(e.path, '$.data.f')
         assert.ok(e.message.includes('$.data.f'))
@@ -187,7 +190,7 @@ export default function streamSuite(backend) {
       await rejectsCode(() => stream.publish(u, { type: 't', data: 1n }), 'NVENT_NOT_SERIALIZABLE')
       await rejectsCode(() => stream.publish(u, { type: 't', data: { m: new Map() } }), 'NVENT_NOT_SERIALIZABLE')
       await rejectsCode(() => stream.publish(u, { type: 't', data: Buffer.from('x') }), 'NVENT_NOT_SERIALIZABLE')
-    }))
+    }, STRICT))
 
     test('a circular event is refused with NVENT_CIRCULAR', withStream(async (stream, u) => {
       const data = {}
@@ -203,7 +206,7 @@ export default function streamSuite(backend) {
       await got.until(1)
       await settle()
       assert.deepEqual(got.items.map((e) => e.type), ['good'])
-    }))
+    }, STRICT))
 
     for (const [label, topic] of INVALID_TOPICS) {
       test(`${label} as a topic is refused with NVENT_INVALID_NAME`, withStream(async (stream) => {
@@ -617,5 +620,60 @@ export default function streamSuite(backend) {
       await rejectsCode(() => stream.listTopics(), 'NVENT_CLOSED')
       await rejectsCode(() => stream.getSubscriptionCount('x'), 'NVENT_CLOSED')
     })
+  })
+
+  // ---------------------------------------------------------------------------------------
+  describe(`${backend.name}: stream messages without type (§4)`, () => {
+    // nvent publishes its live flow and trigger stats as { id, metadata }.
+    test('a message without type is delivered as published, with timestamp filled', withStream(async (stream, u) => {
+      const got = collector()
+      await stream.subscribe(u, got.push)
+      const before = Date.now()
+      await stream.publish(u, { id: 'run-1', metadata: { flowName: 'f', n: 0 } })
+      const [m] = await got.until(1, { timeoutMs: 10000 })
+      assert.deepEqual(Object.keys(m), ['id', 'metadata', 'timestamp'])
+      assert.deepEqual(m.metadata, { flowName: 'f', n: 0 })
+      assert.ok(m.timestamp >= before - 5 && m.timestamp <= Date.now() + 5, `timestamp ${m.timestamp}`)
+    }))
+
+    test('a filter only matches messages whose type is a string', withStream(async (stream, u) => {
+      const glob = collector()
+      const star = collector()
+      const re = collector()
+      const all = collector()
+      await stream.subscribe(u, glob.push, { filter: 'flow.*' })
+      await stream.subscribe(u, star.push, { filter: '*' })
+      await stream.subscribe(u, re.push, { filter: /^(undefined|5|flow\..*)$/ })
+      await stream.subscribe(u, all.push)
+      await stream.publish(u, { id: 'a' })
+      await stream.publish(u, { type: 5, id: 'b' })
+      await stream.publish(u, { type: { t: 'flow.x' }, id: 'c' })
+      await stream.publish(u, { type: 'flow.start', id: 'd' })
+      await all.until(4, { timeoutMs: 10000 })
+      await glob.until(1)
+      await star.until(1)
+      await re.until(1)
+      await settle()
+      assert.deepEqual(all.items.map((m) => m.id), ['a', 'b', 'c', 'd'])
+      assert.deepEqual(all.items[1].type, 5, 'a non-string type is delivered as published')
+      for (const c of [glob, star, re]) assert.deepEqual(c.items.map((m) => m.id), ['d'])
+    }))
+
+    test('a message that is not an object is NVENT_INVALID_ARGUMENT', withStream(async (stream, u) => {
+      for (const bad of [null, 'x', 5, [1]]) await rejectsCode(() => stream.publish(u, bad), 'NVENT_INVALID_ARGUMENT')
+    }))
+  })
+
+  // Issue 14, item 15: getSubscriptionCount resolved 0 for names every other call refuses.
+  describe(`${backend.name}: stream argument checks`, () => {
+    for (const [label, topic] of INVALID_TOPICS) {
+      test(`getSubscriptionCount of ${label} is NVENT_INVALID_NAME`, withStream(async (stream) => {
+        await rejectsCode(() => stream.getSubscriptionCount(topic), 'NVENT_INVALID_NAME')
+      }))
+    }
+
+    test("an own '__proto__' field at the top of a message is refused by name", withStream(async (stream, u) => {
+      await rejectsCode(() => stream.publish(u, JSON.parse('{"type":"t","__proto__":{"x":1}}')), 'NVENT_INVALID_ARGUMENT', (e) => assert.match(e.message, /__proto__/))
+    }))
   })
 }

@@ -1,5 +1,6 @@
-// Backend factories for the conformance suite. A backend gives fresh adapters per test;
-// a backend without a factory for an adapter type skips that suite.
+// Backend factories for the conformance suite. A backend gives fresh adapters per test
+// (each factory takes extra adapter options, e.g. `{ values: 'strict' }`); a backend
+// without a factory for an adapter type skips that suite.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -24,13 +25,13 @@ export const freshDir = () => path.join(root, String(++dirs))
 export const backends = [
   {
     name: 'memory',
-    store: () => new MemoryStoreAdapter(),
+    store: (opts) => new MemoryStoreAdapter(opts),
     queue: (opts) => new MemoryQueueAdapter(opts),
-    stream: () => new MemoryStreamAdapter(),
+    stream: (opts) => new MemoryStreamAdapter(opts),
   },
   {
     name: 'file',
-    store: () => new FileStoreAdapter({ dataDir: freshDir() }),
+    store: (opts) => new FileStoreAdapter({ dataDir: freshDir(), ...opts }),
     queue: (opts) => new FileQueueAdapter({ dataDir: freshDir(), ...opts }),
   },
 ]
@@ -43,8 +44,8 @@ if (haveRedis()) {
   backends.push({
     name: 'redis',
     server,
-    store: () => new RedisStoreAdapter({ connection: server.connection, prefix: `t${process.pid}s${++n}` }),
-    stream: () => new RedisStreamAdapter({ connection: server.connection, prefix: `t${process.pid}m${++n}` }),
+    store: (opts) => new RedisStoreAdapter({ connection: server.connection, prefix: `t${process.pid}s${++n}`, ...opts }),
+    stream: (opts) => new RedisStreamAdapter({ connection: server.connection, prefix: `t${process.pid}m${++n}`, ...opts }),
     queue: (opts) => new RedisQueueAdapter({ connection: server.connection, prefix: `t${process.pid}q${++n}`, ...opts }),
   })
 } else if (process.env.CI) {
