@@ -100,6 +100,13 @@ export interface ModuleOptions {
     streamCoordinator?: StreamCoordinatorOptions
   }
   /**
+   * How values are stored (SPEC §2), for all three adapters: `'json'` as `JSON.stringify`
+   * writes them (`undefined` fields left out, NaN → `null`, what nvent's own adapters do),
+   * `'strict'` refuses what JSON cannot carry exactly (catches bugs in development).
+   * @default 'json'
+   */
+  values?: 'json' | 'strict'
+  /**
    * The server-sent events route that forwards stream topics to browsers, or `false` for
    * none. It has no authentication of its own: protect it with server middleware.
    * @default { route: '/api/_nvent/stream' }
@@ -108,12 +115,13 @@ export interface ModuleOptions {
 }
 
 type Kind = 'queue' | 'stream' | 'store'
+type ValuesMode = 'json' | 'strict'
 
 /** What the Nitro plugin hands to `createAdapters` and the wiring. */
 export interface ResolvedNventConfig {
-  queue: QueueOptions & { adapter: AdapterName, redis: RedisConnection, file: FileConnection }
-  stream: StreamOptions & { adapter: AdapterName, redis: RedisConnection }
-  store: StoreOptions & { adapter: AdapterName, redis: RedisConnection, file: FileConnection }
+  queue: QueueOptions & { adapter: AdapterName, redis: RedisConnection, file: FileConnection, values: ValuesMode }
+  stream: StreamOptions & { adapter: AdapterName, redis: RedisConnection, values: ValuesMode }
+  store: StoreOptions & { adapter: AdapterName, redis: RedisConnection, file: FileConnection, values: ValuesMode }
   wiring: { streamCoordinator: Required<StreamCoordinatorOptions> }
 }
 
@@ -140,6 +148,8 @@ export function moduleDefaults(): ModuleOptions {
       },
     },
     sse: { route: DEFAULT_SSE_ROUTE },
+    // Present so that `NUXT_NVENT_VALUES` can override it.
+    values: 'json',
   }
 }
 
@@ -190,10 +200,12 @@ export function resolveNventConfig(options: ModuleOptions = {}, env: Env = {}): 
     return mergeDefaults({ ...own, dataDir }, shared.durability ? { durability: shared.durability } : {})
   }
   const coordinator = o.wiring?.streamCoordinator ?? {}
+  // `nvent.values` is every adapter's values mode (the engine's adapter option `values`).
+  const values: ValuesMode = o.values ?? 'json'
   return {
-    queue: { ...o.queue, adapter: o.queue?.adapter ?? 'file', redis: redisFor('queue'), file: fileFor('queue') },
-    stream: { ...o.stream, adapter: o.stream?.adapter ?? 'memory', redis: redisFor('stream') },
-    store: { ...o.store, adapter: o.store?.adapter ?? 'file', redis: redisFor('store'), file: fileFor('store') },
+    queue: { ...o.queue, adapter: o.queue?.adapter ?? 'file', redis: redisFor('queue'), file: fileFor('queue'), values },
+    stream: { ...o.stream, adapter: o.stream?.adapter ?? 'memory', redis: redisFor('stream'), values },
+    store: { ...o.store, adapter: o.store?.adapter ?? 'file', redis: redisFor('store'), file: fileFor('store'), values },
     wiring: {
       streamCoordinator: {
         enableStoreSync: coordinator.enableStoreSync ?? true,

@@ -19,6 +19,13 @@ describe('defaults', () => {
     assert.deepEqual(c.wiring.streamCoordinator, { enableStoreSync: true, enableFlowEvents: true, enableClientMessages: true, prefix: 'nq' })
   })
 
+  test("nvent.values is every adapter's values mode (default 'json')", () => {
+    for (const kind of ['queue', 'stream', 'store']) assert.equal(resolveNventConfig({}, {})[kind].values, 'json')
+    const c = resolveNventConfig({ values: 'strict' }, {})
+    for (const kind of ['queue', 'stream', 'store']) assert.equal(c[kind].values, 'strict')
+    assert.equal(toRuntimeOptions({}).values, 'json', 'present in runtimeConfig, so NUXT_NVENT_VALUES can override it')
+  })
+
   test('undefined options behave like {}', () => {
     assert.deepEqual(resolveNventConfig(undefined, undefined), resolveNventConfig({}, {}))
   })
