@@ -120,6 +120,20 @@ describe('coordinator: persistence', () => {
     })
   })
 
+  // nvent's flow events leave stepName/stepId undefined (flow.start, emit); publish used to
+  // throw NVENT_NOT_SERIALIZABLE for them, so they never reached the store or the UI.
+  test('a flow event with undefined stepName, stepId and data fields is persisted as JSON.stringify writes it', async () => {
+    await withCoordinator({}, async (r) => {
+      const flowEvents = await r.listen(`flow:event:${r.runId}`)
+      r.bus.publish({ type: 'flow.start', runId: r.runId, flowName: 'f', stepName: undefined, stepId: undefined, data: { input: undefined, duration: NaN } })
+      const [rec] = await persisted(r)
+      assert.ok(!('stepName' in rec) && !('stepId' in rec))
+      assert.deepEqual(rec.data, { duration: null })
+      const [m] = await flowEvents.until(1)
+      assert.deepEqual(m.data.event, rec)
+    })
+  })
+
   test('the stored record is re-published on the bus', async () => {
     await withCoordinator({}, async (r) => {
       const seen = collector()

@@ -7,6 +7,10 @@ import { ArrayIndex, ArrayStream, MapKv, MiniQueue, emitterWith } from './baseli
 const require = createRequire(import.meta.url)
 const engine = require('../index.js')
 
+// Values mode of the adapters measured (SPEC §2): `NVENT_BENCH_VALUES=strict npm run bench`
+// measures the strict walk; the default is the adapters' default, 'json'.
+const adapterOptions = process.env.NVENT_BENCH_VALUES ? { values: process.env.NVENT_BENCH_VALUES } : undefined
+
 const payload200 = {
   runId: 'run-1234567890',
   flowName: 'checkout',
@@ -54,7 +58,7 @@ function report(name, engineRate, baseRate, target, note) {
 
 async function kv() {
   const N = 50_000
-  const store = new engine.MemoryStoreAdapter()
+  const store = new engine.MemoryStoreAdapter(adapterOptions)
   const map = new MapKv()
   const [e, b] = await bestOfPair(
     5,
@@ -78,7 +82,7 @@ async function kv() {
 
 async function indexRead() {
   const N = 100_000
-  const store = new engine.MemoryStoreAdapter()
+  const store = new engine.MemoryStoreAdapter(adapterOptions)
   const arr = new ArrayIndex()
   for (let i = 0; i < N; i++) {
     const score = (i * 7919) % N
@@ -98,7 +102,7 @@ async function indexRead() {
 
 async function streamRead() {
   const N = 100_000
-  const store = new engine.MemoryStoreAdapter()
+  const store = new engine.MemoryStoreAdapter(adapterOptions)
   const arr = new ArrayStream()
   const ids = []
   for (let i = 0; i < N; i++) {
@@ -121,7 +125,7 @@ async function streamRead() {
 async function queue() {
   const N = 100_000
   const e = await best(2, N, async () => {
-    const q = new engine.MemoryQueueAdapter()
+    const q = new engine.MemoryQueueAdapter(adapterOptions)
     let done = 0
     let resolve
     const finished = new Promise((r) => (resolve = r))
