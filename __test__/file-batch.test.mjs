@@ -17,9 +17,9 @@ process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }))
 let n = 0
 const freshDir = () => path.join(root, `d${++n}`)
 
-async function open(durability = 'batch') {
+async function open(durability = 'batch', options = {}) {
   const dataDir = freshDir()
-  const store = new FileStoreAdapter({ dataDir, durability })
+  const store = new FileStoreAdapter({ dataDir, durability, ...options })
   await store.init()
   return { store, dataDir }
 }
@@ -71,8 +71,9 @@ test('plainRecord copies exactly the JSON form, or declines', () => {
   for (const d of declined) assert.equal(plainRecord(d), undefined, JSON.stringify(d, (k, v) => (typeof v === 'bigint' ? 'big' : v === circular && k ? '[circular]' : v)))
 })
 
+// Values mode 'strict' (SPEC §2): the event with a function field is refused, not converted.
 test('a batch answers each append on its own and keeps their order', async () => {
-  const { store, dataDir } = await open()
+  const { store, dataDir } = await open('batch', { values: 'strict' })
   const circular = { type: 'c' }
   circular.self = circular
   const calls = [
