@@ -233,7 +233,14 @@ mod tests {
             duration_ms("d", MAX_DURATION_MS as f64, Zero::Refused).unwrap(),
             MAX_DURATION_MS
         );
-        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, MAX_DURATION_MS as f64 + 1.0, 1e17] {
+        for bad in [
+            -1.0,
+            1.5,
+            f64::NAN,
+            f64::INFINITY,
+            MAX_DURATION_MS as f64 + 1.0,
+            1e17,
+        ] {
             let e = duration_ms("job options.delay", bad, Zero::Allowed).unwrap_err();
             assert_eq!(e.code(), "NVENT_INVALID_ARGUMENT");
             assert!(e.to_string().contains("job options.delay"), "{e}");

@@ -152,10 +152,7 @@ fn resync(bytes: &[u8], from: usize, version: u32, budget: &mut usize) -> Resync
         };
         let fits = len > 0
             && len <= MAX_PAYLOAD
-            && candidate
-                .saturating_add(overhead)
-                .saturating_add(len)
-                <= bytes.len();
+            && candidate.saturating_add(overhead).saturating_add(len) <= bytes.len();
         if fits {
             if *budget < len {
                 return Resync::GaveUp;
@@ -400,7 +397,8 @@ mod tests {
             let e = scan(Path::new("wal-0.log"), &f, LOG_MAGIC, false).unwrap_err();
             assert_eq!(e.code(), "NVENT_CORRUPT");
             assert!(
-                e.to_string().contains(&format!("wal-0.log at offset {}", ends[99])),
+                e.to_string()
+                    .contains(&format!("wal-0.log at offset {}", ends[99])),
                 "{e}"
             );
             let s = scan(Path::new("wal-0.log"), &f, LOG_MAGIC, true).unwrap();

@@ -143,9 +143,7 @@ impl JobOptions {
             delay: o.duration_ms("delay", Zero::Allowed)?.unwrap_or(0),
             priority,
             // 0 means no timeout.
-            timeout: o
-                .duration_ms("timeout", Zero::Allowed)?
-                .filter(|t| *t > 0),
+            timeout: o.duration_ms("timeout", Zero::Allowed)?.filter(|t| *t > 0),
             remove_on_complete,
             remove_on_fail,
             lifo: o.bool("lifo")?.unwrap_or(false),
@@ -177,9 +175,7 @@ impl ScheduleSpec {
                 spec.pattern = r.str("pattern")?.or(r.str("cron")?).map(String::from);
             }
             // 0 means no `every` (as before durations were bounded).
-            spec.every = r
-                .duration_ms("every", Zero::Allowed)?
-                .filter(|e| *e > 0);
+            spec.every = r.duration_ms("every", Zero::Allowed)?.filter(|e| *e > 0);
             spec.limit = r
                 .count("limit", 0, MAX_COUNT)?
                 .map(|l| u32::try_from(l).unwrap_or(u32::MAX));
