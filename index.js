@@ -3,6 +3,9 @@
 // addon; this file only gathers their exports (SPEC §1). The keys are written out so that
 // Node's ESM loader sees them as named exports of this CommonJS module.
 
+// Before anything else (the addon and the JS layer need Node 20): a clear error on older Node.
+require('./js/runtime').checkNode(process.versions.node)
+
 const { RedisStoreAdapter, RedisStreamAdapter, RedisQueueAdapter } = require('./js/redis')
 const { MemoryStoreAdapter, FileStoreAdapter } = require('./js/store')
 const { MemoryQueueAdapter, FileQueueAdapter } = require('./js/queue')

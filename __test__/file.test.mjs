@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { FileStoreAdapter, FileQueueAdapter, NventError } from '../index.mjs'
 import { waitFor } from './helpers/wait.mjs'
+import { recordEnds } from './helpers/file-log.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nvent-file-'))
@@ -134,14 +135,7 @@ describe('file store: recovery', () => {
     await s.close()
     const [wal] = walFiles(dataDir)
     const full = fs.readFileSync(wal)
-    const sizes = []
-    // Record ends, found by appending one more record to a copy and comparing lengths.
-    let at = 12
-    while (at < full.length) {
-      const len = full.readUInt32LE(at)
-      at += 8 + len
-      sizes.push(at)
-    }
+    const sizes = recordEnds(full)
     assert.equal(sizes.length, 5)
     const from = sizes[2]
     const copy = freshDir()
@@ -176,8 +170,8 @@ describe('file store: recovery', () => {
     await s.close()
     const [wal] = walFiles(dataDir)
     const bytes = fs.readFileSync(wal)
-    const second = 12 + 8 + bytes.readUInt32LE(12)
-    bytes[second + 8 + 3] ^= 0x10
+    const second = recordEnds(bytes)[0]
+    bytes[second + 12 + 3] ^= 0x10
     fs.writeFileSync(wal, bytes)
     const strict = new FileStoreAdapter({ dataDir })
     await assert.rejects(strict.kv.get('k0'), (e) => {

@@ -64,12 +64,15 @@ export interface JobContext {
 export type JobHandler<D = JsonValue, R = unknown> = (job: HandlerJob<D>, ctx: JobContext) => R | Promise<R>
 
 export interface WorkerOptions {
+  /** 1 to 100,000 (default 1). */
   concurrency?: number
   /** false: start on `startProcessingQueue` or `resume`. */
   autorun?: boolean
-  /** ms (lease backends). */
+  /** ms, positive, at most 10 years (lease backends; default 30000). */
   lockDuration?: number
+  /** ms, positive, at most 10 years (default 30000). */
   stalledInterval?: number
+  /** 0 to 1e9 (default 1). */
   maxStalledCount?: number
   /**
    * Job options that later jobs of this worker's name on its queue get under their own (over

@@ -1382,4 +1382,76 @@ export default function queueSuite(backend) {
       assert.deepEqual(await queue.getJobs(q), [])
     }))
   })
+
+  // ---------------------------------------------------------------------------------------
+  // SPEC §2: durations are finite, non-negative (lease settings positive) and at most 10
+  // years; counts are integers within documented maxima; a refusal names the option and
+  // adds nothing.
+  describe(`${backend.name}: queue durations and counts (§2)`, () => {
+    const TEN_YEARS_MS = 315_576_000_000
+    const named = (what) => (e) => assert.ok(e.message.includes(what), e.message)
+
+    test('lease settings must be positive: stalledInterval 0 and lockDuration 0 are refused', withQueue(async (queue, q) => {
+      for (const [key, value] of [
+        ['stalledInterval', 0],
+        ['lockDuration', 0],
+        ['stalledInterval', TEN_YEARS_MS + 1],
+        ['lockDuration', 1e17],
+        ['stalledInterval', -5],
+      ]) {
+        await rejectsCode(() => queue.registerWorker(q, 'job', () => {}, { [key]: value }), 'NVENT_INVALID_ARGUMENT', named(key))
+      }
+    }))
+
+    test('worker counts are bounded: concurrency 1..100000, maxStalledCount 0..1e9', withQueue(async (queue, q) => {
+      for (const [key, value] of [
+        ['concurrency', 0],
+        ['concurrency', 100_001],
+        ['concurrency', 2.5],
+        ['maxStalledCount', -1],
+        ['maxStalledCount', 1e12],
+      ]) {
+        await rejectsCode(() => queue.registerWorker(q, 'job', () => {}, { [key]: value }), 'NVENT_INVALID_ARGUMENT', named(key))
+      }
+    }))
+
+    test('bad worker defaults and closeTimeout are refused by the constructor', () => {
+      for (const [opts, key] of [
+        [{ worker: { stalledInterval: 0 } }, 'stalledInterval'],
+        [{ worker: { concurrency: 1e9 } }, 'concurrency'],
+        [{ closeTimeout: -1 }, 'closeTimeout'],
+        [{ closeTimeout: 1e17 }, 'closeTimeout'],
+      ]) {
+        throwsCode(() => backend.queue(opts), 'NVENT_INVALID_ARGUMENT', named(key))
+      }
+    })
+
+    test('job durations over 10 years and counts over 1e9 are refused and add no job', withQueue(async (queue, q) => {
+      for (const [opts, key] of [
+        [{ delay: 1e17 }, 'delay'],
+        [{ delay: TEN_YEARS_MS + 1 }, 'delay'],
+        [{ backoff: 1e17, attempts: 2 }, 'backoff'],
+        [{ backoff: { type: 'exponential', delay: 1e17 }, attempts: 2 }, 'delay'],
+        [{ timeout: 1e17 }, 'timeout'],
+        [{ attempts: 1e12 }, 'attempts'],
+        [{ attempts: 2.5 }, 'attempts'],
+        [{ removeOnComplete: 1e12 }, 'removeOnComplete'],
+        [{ removeOnFail: -1 }, 'removeOnFail'],
+      ]) {
+        await rejectsCode(() => queue.enqueue(q, { name: 'job', data: {}, opts }), 'NVENT_INVALID_ARGUMENT', named(key))
+      }
+      await rejectsCode(() => queue.schedule(q, { name: 'job', data: {} }, { delay: 1e17 }), 'NVENT_INVALID_ARGUMENT', named('delay'))
+      await rejectsCode(() => queue.schedule(q, { name: 'job', data: {} }, { repeat: { every: 1e17 } }), 'NVENT_INVALID_ARGUMENT', named('every'))
+      await rejectsCode(() => queue.getJobs(q, { limit: 1e12 }), 'NVENT_INVALID_ARGUMENT', named('limit'))
+      await rejectsCode(() => queue.getJobs(q, { offset: -1 }), 'NVENT_INVALID_ARGUMENT', named('offset'))
+      const counts = await queue.getJobCounts(q)
+      assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, JSON.stringify(counts))
+      assert.deepEqual(await queue.getScheduledJobs(q), [])
+    }))
+
+    test('a delay of exactly 10 years is kept as a delayed job', withQueue(async (queue, q) => {
+      const id = await queue.enqueue(q, { name: 'job', data: {}, opts: { delay: TEN_YEARS_MS } })
+      assert.equal((await queue.getJob(q, id)).state, 'delayed')
+    }))
+  })
 }

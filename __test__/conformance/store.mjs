@@ -2184,4 +2184,60 @@ export default function storeSuite(backend) {
       assertNotPolluted()
     }))
   })
+
+  // ---------------------------------------------------------------------------------------
+  // SPEC §2: durations are finite, non-negative (claim ttls positive) and at most 10 years;
+  // counts are integers within documented maxima. Refusals change nothing stored.
+  describe(`${backend.name}: store durations and counts (§2)`, () => {
+    const TEN_YEARS_S = 315_576_000
+    const named = (what) => (e) => assert.ok(e.message.includes(what), e.message)
+
+    test('kv.set with a ttl over 10 years (1e17 s) is refused and stores nothing', withStore(async (store, u) => {
+      for (const ttl of [1e17, TEN_YEARS_S + 1]) {
+        await rejectsCode(() => store.kv.set(u, 'v', ttl), 'NVENT_INVALID_ARGUMENT', named('ttl'))
+        assert.equal(await store.kv.exists(u), false)
+      }
+      await store.kv.set(u, 'kept', 60)
+      await rejectsCode(() => store.kv.set(u, 'v', 1e17), 'NVENT_INVALID_ARGUMENT')
+      await rejectsCode(() => store.kv.expire(u, 1e17), 'NVENT_INVALID_ARGUMENT')
+      await rejectsCode(() => store.kv.mset([{ key: `${u}:m`, value: 1, ttl: 1e17 }]), 'NVENT_INVALID_ARGUMENT')
+      assert.equal(await store.kv.get(u), 'kept')
+      assert.equal(await store.kv.exists(`${u}:m`), false)
+      const left = await store.kv.ttl(u)
+      assert.ok(left > 50 && left <= 60, `ttl ${left} unchanged`)
+    }))
+
+    test('a ttl of exactly 10 years is kept: the key lives and reports its ttl', withStore(async (store, u) => {
+      await store.kv.set(u, 'long', TEN_YEARS_S)
+      assert.equal(await store.kv.get(u), 'long')
+      const left = await store.kv.ttl(u)
+      assert.ok(left > TEN_YEARS_S - 60 && left <= TEN_YEARS_S, `ttl ${left}`)
+    }))
+
+    test('claim.once with a ttl over 10 years is refused; a 10-year claim excludes another owner', withStore(async (store, u) => {
+      await rejectsCode(() => store.claim.once(u, 'a', 1e17), 'NVENT_INVALID_ARGUMENT', named('ttl'))
+      assert.equal(await store.claim.once(u, 'b', TEN_YEARS_S), true)
+      assert.equal(await store.claim.once(u, 'c', TEN_YEARS_S), false)
+      await rejectsCode(() => store.claim.extend(u, 'b', 1e17), 'NVENT_INVALID_ARGUMENT')
+      assert.equal(await store.claim.once(u, 'c', 30), false, 'the refused extend left the claim as it was')
+    }))
+
+    test('read limits and offsets must be integers within 0..1e9, naming the option', withStore(async (store, u) => {
+      // One name per tier: Redis refuses a name reused across tiers.
+      const [sub, idx, col] = [`${u}:s`, `${u}:i`, `${u}:d`]
+      await store.stream.append(sub, { type: 't' })
+      await store.index.add(idx, 'a', 1)
+      await store.save(col, 'd', { x: 1 })
+      for (const bad of [1e12, 1.5, -1]) {
+        await rejectsCode(() => store.stream.read(sub, { limit: bad }), 'NVENT_INVALID_ARGUMENT', named('limit'))
+        await rejectsCode(() => store.index.read(idx, { limit: bad }), 'NVENT_INVALID_ARGUMENT', named('limit'))
+        await rejectsCode(() => store.index.read(idx, { offset: bad }), 'NVENT_INVALID_ARGUMENT', named('offset'))
+        await rejectsCode(() => store.list(col, { limit: bad }), 'NVENT_INVALID_ARGUMENT', named('limit'))
+        await rejectsCode(() => store.list(col, { offset: bad }), 'NVENT_INVALID_ARGUMENT', named('offset'))
+      }
+      assert.equal((await store.stream.read(sub, { limit: 1e9 })).length, 1)
+      assert.equal((await store.index.read(idx, { limit: 1e9, offset: 0 })).length, 1)
+      assert.equal((await store.list(col, { limit: 1e9, offset: 0 })).length, 1)
+    }))
+  })
 }

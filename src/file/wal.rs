@@ -25,6 +25,7 @@ use super::io_error;
 use super::record::{self, LOG_MAGIC, SNAPSHOT_MAGIC};
 use crate::error::{NventError, Result};
 use crate::journal::{Ack, Journal, Records};
+use crate::options::Zero;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,8 +91,8 @@ impl WalConfig {
         Ok(WalConfig {
             durability: Durability::parse(o.str("durability")?)?,
             window: o
-                .uint("syncWindowMs")?
-                .map_or(d.window, |ms| Duration::from_millis(ms.max(1))),
+                .duration_ms("syncWindowMs", Zero::Refused)?
+                .map_or(d.window, Duration::from_millis),
             compact_bytes: o.uint("compactAfterBytes")?.unwrap_or(d.compact_bytes),
             salvage: o.choice("recovery", &["strict", "salvage"])? == Some("salvage"),
         })
@@ -244,18 +245,34 @@ impl Wal {
             let bytes = fs::read(&path).map_err(|e| io_error(&path, "cannot read", e))?;
             snapshot_bytes = bytes.len() as u64;
             let scan = record::scan(&path, &bytes, SNAPSHOT_MAGIC, cfg.salvage)?;
+            let damage = |offset, reason| Damage {
+                file: path.display().to_string(),
+                offset,
+                reason,
+            };
+            report
+                .skipped
+                .extend(scan.skipped.into_iter().map(|(o, r)| damage(o, r)));
             if let Some((offset, why)) = scan.torn {
-                // Snapshots are renamed into place only when complete.
-                return Err(NventError::Corrupt {
-                    message: format!("{} at offset {offset}: {why}", path.display()),
-                });
+                // Snapshots are renamed into place only when complete: a bad end is damage,
+                // not a crash.
+                if !cfg.salvage {
+                    return Err(NventError::Corrupt {
+                        message: format!(
+                            "{} at offset {offset}: {why} (open with recovery: 'salvage' to skip it)",
+                            path.display()
+                        ),
+                    });
+                }
+                report.skipped.push(damage(offset, why));
             }
             report.snapshot_records = scan.records.len() as u64;
             records.extend(scan.records);
         }
         let live: Vec<u64> = logs.iter().copied().filter(|g| *g >= base).collect();
-        let current = live.last().copied().unwrap_or(base);
+        let mut current = live.last().copied().unwrap_or(base);
         let mut current_len = None;
+        let mut current_version = record::VERSION;
         for g in &live {
             let path = log_path(dir, *g);
             let bytes = fs::read(&path).map_err(|e| io_error(&path, "cannot read", e))?;
@@ -278,7 +295,17 @@ impl Wal {
             records.extend(scan.records);
             if *g == current {
                 current_len = Some(scan.valid_len);
+                current_version = scan.version;
             }
+        }
+        if current_version != record::VERSION {
+            // New frames never go into an older format's log: cut its torn tail, if any,
+            // and go on in a new generation (replayed after it; the next compaction removes
+            // both).
+            let path = log_path(dir, current);
+            drop(open_log(&path, current_len)?);
+            current += 1;
+            current_len = None;
         }
         // Generations older than the snapshot are superseded.
         for g in snaps.iter().filter(|g| **g < base) {
@@ -292,7 +319,7 @@ impl Wal {
         sync_dir(dir)?;
         let shared = Arc::new(Shared {
             failed: Mutex::new(None),
-            log_bytes: AtomicU64::new(current_len.unwrap_or(0)),
+            log_bytes: AtomicU64::new(current_len.unwrap_or(record::HEADER_LEN as u64)),
             snapshot_bytes: AtomicU64::new(snapshot_bytes),
             compacting: AtomicBool::new(false),
         });
@@ -306,6 +333,7 @@ impl Wal {
         });
         let writer = Writer {
             dir: dir.to_path_buf(),
+            oldest: live.first().copied().unwrap_or(current),
             generation: current,
             path,
             file,
@@ -419,12 +447,12 @@ impl Journal for Wal {
     }
 
     fn submit(&self, payload: Vec<u8>) -> Ack {
-        let bytes = payload.len() as u64 + 8;
+        let bytes = (payload.len() + record::FRAME_OVERHEAD) as u64;
         self.queue_write(bytes, |ack| Cmd::Write(payload, ack))
     }
 
     fn submit_many(&self, records: Records) -> Ack {
-        let bytes = (records.bytes() + 8 * records.len()) as u64;
+        let bytes = (records.bytes() + record::FRAME_OVERHEAD * records.len()) as u64;
         self.queue_write(bytes, |ack| Cmd::WriteMany(records, ack))
     }
 }
@@ -502,6 +530,9 @@ fn open_log(path: &Path, valid_len: Option<u64>) -> Result<File> {
 
 struct Writer {
     dir: PathBuf,
+    /// The oldest log still replayed at open (older than `generation` after an upgrade of
+    /// an older format's log).
+    oldest: u64,
     generation: u64,
     path: PathBuf,
     file: File,
@@ -672,10 +703,12 @@ impl Writer {
         let snap = snapshot_path(&self.dir, next);
         fs::rename(&tmp, &snap).map_err(|e| io_error(&snap, "cannot rename into", e))?;
         sync_dir(&self.dir)?;
-        let old = self.generation;
+        for old in self.oldest..next {
+            let _ = fs::remove_file(log_path(&self.dir, old));
+            let _ = fs::remove_file(snapshot_path(&self.dir, old));
+        }
+        self.oldest = next;
         self.generation = next;
-        let _ = fs::remove_file(log_path(&self.dir, old));
-        let _ = fs::remove_file(snapshot_path(&self.dir, old));
         self.shared
             .snapshot_bytes
             .store(bytes.len() as u64, Ordering::Relaxed);
@@ -723,6 +756,65 @@ mod tests {
             wal.close().await.unwrap();
             let _ = fs::remove_dir_all(&d);
         }
+    }
+
+    #[tokio::test]
+    async fn a_format_1_log_is_read_and_new_records_go_to_a_format_2_generation() {
+        let d = dir("v1");
+        let mut v1 = LOG_MAGIC.to_vec();
+        v1.extend_from_slice(&record::VERSION_1.to_le_bytes());
+        for r in [&b"old one"[..], b"old two"] {
+            v1.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            v1.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
+            v1.extend_from_slice(r);
+        }
+        v1.extend_from_slice(&[7, 0, 0]); // a torn tail
+        fs::write(log_path(&d, 0), &v1).unwrap();
+        let (wal, rec) = Wal::open(&d, WalConfig::default()).unwrap();
+        assert_eq!(rec.records, vec![b"old one".to_vec(), b"old two".to_vec()]);
+        assert_eq!(rec.report.torn.len(), 1);
+        wal.submit(b"new".to_vec()).wait().await.unwrap();
+        wal.close().await.unwrap();
+        assert_eq!(fs::read(log_path(&d, 0)).unwrap().len(), v1.len() - 3);
+        let (wal, rec) = Wal::open(&d, WalConfig::default()).unwrap();
+        assert_eq!(
+            rec.records,
+            vec![b"old one".to_vec(), b"old two".to_vec(), b"new".to_vec()]
+        );
+        assert!(rec.report.torn.is_empty());
+        // Compaction leaves one generation: the format-1 log goes with the one after it.
+        wal.rotate(vec![b"snap".to_vec()]).wait().await.unwrap();
+        wal.close().await.unwrap();
+        assert!(!log_path(&d, 0).exists() && !log_path(&d, 1).exists());
+        let (wal, rec) = Wal::open(&d, WalConfig::default()).unwrap();
+        assert_eq!(rec.records, vec![b"snap".to_vec()]);
+        wal.close().await.unwrap();
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_snapshot_is_corruption_and_salvage_keeps_its_other_records() {
+        let d = dir("snap");
+        let (wal, _) = Wal::open(&d, WalConfig::default()).unwrap();
+        let entries: Vec<Vec<u8>> = (0..5u8).map(|i| vec![b's', i]).collect();
+        wal.rotate(entries.clone()).wait().await.unwrap();
+        wal.close().await.unwrap();
+        let path = snapshot_path(&d, 1);
+        let mut bytes = fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 0x01; // the last entry: no torn tail in a snapshot
+        fs::write(&path, &bytes).unwrap();
+        let e = Wal::open(&d, WalConfig::default()).err().unwrap();
+        assert_eq!(e.code(), "NVENT_CORRUPT");
+        let salvage = WalConfig {
+            salvage: true,
+            ..Default::default()
+        };
+        let (wal, rec) = Wal::open(&d, salvage).unwrap();
+        assert_eq!(rec.records, entries[..4].to_vec());
+        assert_eq!(rec.report.skipped.len(), 1);
+        wal.close().await.unwrap();
+        let _ = fs::remove_dir_all(&d);
     }
 
     #[tokio::test]

@@ -40,7 +40,7 @@ impl NativeQueue {
                 Arc::new(adapter),
                 &opts,
                 limits,
-            )))
+            )?))
         })
     }
 
@@ -63,7 +63,7 @@ impl NativeQueue {
                 Arc::new(adapter),
                 &o.into_map(),
                 limits,
-            )))
+            )?))
         })
     }
 

@@ -7,7 +7,7 @@ use super::store::NativeStore;
 use super::stream::NativeStream;
 use super::sync;
 use crate::callback::Callback;
-use crate::options::Opts;
+use crate::options::{Opts, Zero, MAX_COUNT};
 use crate::queue::facade::Queue;
 use crate::queue::redis::{RedisQueueAdapter, RedisQueueOptions};
 use crate::redis::{Redis, RedisConfig};
@@ -54,7 +54,7 @@ impl NativeStore {
             if let Some(serde_json::Value::Object(s)) = o.raw("streams") {
                 if let Some(serde_json::Value::Object(t)) = s.get("trim") {
                     let t = Opts::from_map("streams.trim", t.clone());
-                    if let Some(n) = t.uint("maxLen")? {
+                    if let Some(n) = t.count("maxLen", 1, MAX_COUNT)? {
                         opts.max_len = n;
                     }
                     if let Some(a) = t.bool("approx")? {
@@ -86,9 +86,13 @@ impl NativeStream {
             let d = RedisStreamOptions::default();
             let opts = RedisStreamOptions {
                 prefix: prefix(&o)?,
-                retain: o.uint("retain")?.unwrap_or(d.retain),
-                claim_idle_ms: o.uint("claimIdleMs")?.unwrap_or(d.claim_idle_ms),
-                max_deliveries: o.uint("maxDeliveries")?.unwrap_or(d.max_deliveries),
+                retain: o.count("retain", 0, MAX_COUNT)?.unwrap_or(d.retain),
+                claim_idle_ms: o
+                    .duration_ms("claimIdleMs", Zero::Refused)?
+                    .unwrap_or(d.claim_idle_ms),
+                max_deliveries: o
+                    .count("maxDeliveries", 1, MAX_COUNT)?
+                    .unwrap_or(d.max_deliveries),
             };
             let adapter = RedisStreamAdapter::new(
                 connection(&o)?,
@@ -116,7 +120,10 @@ impl NativeQueue {
             let d = RedisQueueOptions::default();
             let opts = RedisQueueOptions {
                 prefix: prefix(&o)?,
-                events_max_len: o.uint("eventsMaxLen")?.unwrap_or(d.events_max_len).max(1),
+                events_max_len: o
+                    .count("eventsMaxLen", 0, MAX_COUNT)?
+                    .unwrap_or(d.events_max_len)
+                    .max(1),
             };
             let adapter = RedisQueueAdapter::new(connection(&o)?, opts);
             adapter.set_signals(Arc::new(ToJs {
@@ -127,7 +134,7 @@ impl NativeQueue {
                 Arc::new(adapter),
                 &o.into_map(),
                 limits,
-            )))
+            )?))
         })
     }
 }

@@ -3,7 +3,7 @@
 use super::outbox::{Outbox, OutboxCore, ToJs};
 use super::{settle, sync, Settled};
 use crate::coordinator::{Publisher, StreamPublisher};
-use crate::options::Opts;
+use crate::options::{Opts, MAX_COUNT};
 use crate::stream::memory::{MemoryStreamAdapter, DEFAULT_RETAIN};
 use crate::stream::{prepare_event, StreamAdapter, SubscribeOptions};
 use crate::value::{check_name, parse_value, Limits};
@@ -42,7 +42,9 @@ impl NativeStream {
         sync(|| {
             let limits = super::limits(options.as_deref())?;
             let o = Opts::parse("stream options", options.as_deref())?;
-            let retain = o.uint("retain")?.map_or(DEFAULT_RETAIN, |r| r as usize);
+            let retain = o
+                .count("retain", 0, MAX_COUNT)?
+                .map_or(DEFAULT_RETAIN, |r| r as usize);
             Ok(NativeStream::from_adapter(
                 Arc::new(MemoryStreamAdapter::new(retain)),
                 outbox,

@@ -5,7 +5,7 @@
 use super::job::{JobOptions, NewJob, ScheduleSpec, State};
 use super::{Outcome, QueueAdapter, WorkerOptions};
 use crate::error::{NventError, Result};
-use crate::options::Opts;
+use crate::options::{Opts, Zero, MAX_CONCURRENCY, MAX_COUNT};
 use crate::store::facade::json_array;
 use crate::value::{check_name, parse_as, Json, Limits};
 use serde_json::value::RawValue;
@@ -45,23 +45,32 @@ pub const EVENTS: [&str; 9] = [
 ];
 
 impl Queue {
-    /// `options` = the adapter's constructor options (`defaultJobOptions`, `worker`).
+    /// `options` = the adapter's constructor options (`defaultJobOptions`, `worker`,
+    /// `closeTimeout`, which the JS layer applies).
+    ///
+    /// # Errors
+    /// `NVENT_INVALID_ARGUMENT` for a bad `worker` default or `closeTimeout`, so a bad
+    /// setting fails where it was written rather than at every `registerWorker`.
     pub fn new(
         backend: Arc<dyn QueueAdapter>,
         options: &Map<String, Value>,
         limits: Limits,
-    ) -> Queue {
+    ) -> Result<Queue> {
         let object = |key: &str| match options.get(key) {
             Some(Value::Object(m)) => m.clone(),
             _ => Map::new(),
         };
-        Queue {
+        Opts::from_map("queue options", options.clone())
+            .duration_ms("closeTimeout", Zero::Allowed)?;
+        let queue = Queue {
             backend,
             limits,
             job_defaults: Arc::new(object("defaultJobOptions")),
             worker_defaults: Arc::new(object("worker")),
             name_defaults: Arc::new(RwLock::new(HashMap::new())),
-        }
+        };
+        queue.worker_options(None)?;
+        Ok(queue)
     }
 
     fn queue_name(&self, queue: &str) -> Result<()> {
@@ -190,8 +199,8 @@ impl Queue {
                     .collect::<Result<Vec<_>>>()?,
             ),
         };
-        let limit = o.uint("limit")?.map(|l| l as usize);
-        let offset = o.uint("offset")?.unwrap_or(0) as usize;
+        let limit = o.count("limit", 0, MAX_COUNT)?.map(|l| l as usize);
+        let offset = o.count("offset", 0, MAX_COUNT)?.unwrap_or(0) as usize;
         let jobs = self.backend.get_jobs(queue, states, limit, offset).await?;
         Ok(json_array(jobs.iter().map(Json::as_str)))
     }
@@ -224,23 +233,23 @@ impl Queue {
         merged.extend(Opts::parse("worker options", opts)?.into_map());
         let o = Opts::from_map("worker options", merged);
         let d = WorkerOptions::default();
-        let concurrency = match o.uint("concurrency")? {
-            None => d.concurrency,
-            Some(0) => {
-                return Err(NventError::invalid_argument(
-                    "worker options.concurrency must be at least 1",
-                ))
-            }
-            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        };
+        let concurrency = o
+            .count("concurrency", 1, MAX_CONCURRENCY)?
+            .map_or(d.concurrency, |n| n as usize);
+        // Lease settings are positive: a zero lock expires at once, a zero interval turns the
+        // stall check into a busy loop against the backend.
         Ok(WorkerOptions {
             concurrency,
             autorun: o.bool("autorun")?.unwrap_or(d.autorun),
-            lock_duration_ms: o.uint("lockDuration")?.unwrap_or(d.lock_duration_ms),
-            stalled_interval_ms: o.uint("stalledInterval")?.unwrap_or(d.stalled_interval_ms),
-            max_stalled_count: o.uint("maxStalledCount")?.map_or(d.max_stalled_count, |n| {
-                u32::try_from(n).unwrap_or(u32::MAX)
-            }),
+            lock_duration_ms: o
+                .duration_ms("lockDuration", Zero::Refused)?
+                .unwrap_or(d.lock_duration_ms),
+            stalled_interval_ms: o
+                .duration_ms("stalledInterval", Zero::Refused)?
+                .unwrap_or(d.stalled_interval_ms),
+            max_stalled_count: o
+                .count("maxStalledCount", 0, MAX_COUNT)?
+                .map_or(d.max_stalled_count, |n| n as u32),
         })
     }
 

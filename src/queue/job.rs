@@ -2,7 +2,7 @@
 //! every backend keeps and renders the same way.
 
 use crate::error::{NventError, Result};
-use crate::options::Opts;
+use crate::options::{Opts, Zero, MAX_COUNT, MAX_DURATION_MS};
 use crate::value::Json;
 use serde_json::{Map, Value};
 
@@ -37,8 +37,9 @@ impl Backoff {
         match *self {
             Backoff::Fixed(d) => d,
             Backoff::Exponential(d) => {
+                // Capped like every duration (SPEC §2): due times stay far from overflow.
                 let exp = attempts_made.saturating_sub(1).min(40);
-                d.saturating_mul(1u64 << exp)
+                d.saturating_mul(1u64 << exp).min(MAX_DURATION_MS)
             }
         }
     }
@@ -88,17 +89,19 @@ impl JobOptions {
                 })
             }
         };
-        let attempts = match o.uint("attempts")? {
-            None => 1,
-            Some(0) => 1,
+        // 0 means the default, one attempt (as before counts were bounded).
+        let attempts = match o.count("attempts", 0, MAX_COUNT)? {
+            None | Some(0) => 1,
             Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
         };
         let backoff = match o.raw("backoff") {
             None => None,
-            Some(Value::Number(_)) => Some(Backoff::Fixed(o.uint("backoff")?.unwrap_or(0))),
+            Some(Value::Number(_)) => Some(Backoff::Fixed(
+                o.duration_ms("backoff", Zero::Allowed)?.unwrap_or(0),
+            )),
             Some(Value::Object(m)) => {
                 let b = Opts::from_map("job options.backoff", m.clone());
-                let delay = b.uint("delay")?.unwrap_or(0);
+                let delay = b.duration_ms("delay", Zero::Allowed)?.unwrap_or(0);
                 match b.choice("type", &["fixed", "exponential"])? {
                     Some("exponential") => Some(Backoff::Exponential(delay)),
                     _ => Some(Backoff::Fixed(delay)),
@@ -123,7 +126,7 @@ impl JobOptions {
             match o.raw(key) {
                 None | Some(Value::Bool(false)) => Ok(Keep::All),
                 Some(Value::Bool(true)) => Ok(Keep::None),
-                Some(Value::Number(_)) => Ok(match o.uint(key)? {
+                Some(Value::Number(_)) => Ok(match o.count(key, 0, MAX_COUNT)? {
                     Some(0) => Keep::None,
                     Some(n) => Keep::Newest(n as usize),
                     None => Keep::All,
@@ -139,9 +142,10 @@ impl JobOptions {
             job_id,
             attempts,
             backoff,
-            delay: o.uint("delay")?.unwrap_or(0),
+            delay: o.duration_ms("delay", Zero::Allowed)?.unwrap_or(0),
             priority,
-            timeout: o.uint("timeout")?.filter(|t| *t > 0),
+            // 0 means no timeout.
+            timeout: o.duration_ms("timeout", Zero::Allowed)?.filter(|t| *t > 0),
             remove_on_complete,
             remove_on_fail,
             lifo: o.bool("lifo")?.unwrap_or(false),
@@ -163,7 +167,7 @@ impl ScheduleSpec {
     pub fn parse(text: Option<&str>) -> Result<ScheduleSpec> {
         let o = Opts::parse("schedule options", text)?;
         let mut spec = ScheduleSpec {
-            delay: o.uint("delay")?,
+            delay: o.duration_ms("delay", Zero::Allowed)?,
             pattern: o.str("cron")?.map(String::from),
             ..Default::default()
         };
@@ -172,9 +176,10 @@ impl ScheduleSpec {
             if spec.pattern.is_none() {
                 spec.pattern = r.str("pattern")?.or(r.str("cron")?).map(String::from);
             }
-            spec.every = r.uint("every")?.filter(|e| *e > 0);
+            // 0 means no `every` (as before durations were bounded).
+            spec.every = r.duration_ms("every", Zero::Allowed)?.filter(|e| *e > 0);
             spec.limit = r
-                .uint("limit")?
+                .count("limit", 0, MAX_COUNT)?
                 .map(|l| u32::try_from(l).unwrap_or(u32::MAX));
         } else if o.raw("repeat").is_some() {
             return Err(NventError::invalid_argument(

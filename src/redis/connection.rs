@@ -15,7 +15,7 @@ use super::looped::{self, LoopConn};
 use super::resp::{CommandWriter, Packed};
 use crate::error::{NventError, Result};
 use crate::eventloop;
-use crate::options::Opts;
+use crate::options::{Opts, Zero};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::RedisFuture;
 use redis::{
@@ -146,11 +146,11 @@ impl RedisConfig {
                 ))
             }
         }
-        if let Some(ms) = o.uint("connectTimeout")? {
-            c.connect_timeout = Duration::from_millis(ms.max(1));
+        if let Some(ms) = o.duration_ms("connectTimeout", Zero::Refused)? {
+            c.connect_timeout = Duration::from_millis(ms);
         }
-        if let Some(ms) = o.uint("commandTimeout")? {
-            c.command_timeout = Duration::from_millis(ms.max(1));
+        if let Some(ms) = o.duration_ms("commandTimeout", Zero::Refused)? {
+            c.command_timeout = Duration::from_millis(ms);
         }
         Ok(c)
     }

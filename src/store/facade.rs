@@ -12,7 +12,7 @@ use super::{
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::glob;
-use crate::options::Opts;
+use crate::options::{seconds_ms, Opts, Zero, MAX_COUNT};
 use crate::value::{check_name, field_path, parse_value, Json, Limits};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -252,8 +252,12 @@ impl Store {
         let o = Opts::parse("index read options", opts)?;
         let defaults = IndexReadOptions::default();
         let opts = IndexReadOptions {
-            offset: o.uint("offset")?.map_or(defaults.offset, |v| v as usize),
-            limit: o.uint("limit")?.map_or(defaults.limit, |v| v as usize),
+            offset: o
+                .count("offset", 0, MAX_COUNT)?
+                .map_or(defaults.offset, |v| v as usize),
+            limit: o
+                .count("limit", 0, MAX_COUNT)?
+                .map_or(defaults.limit, |v| v as usize),
             filter: metadata::parse_filter(o.raw("filter"))?,
         };
         self.backend.index_read_json(&key, &opts).await
@@ -362,8 +366,8 @@ impl Store {
             .or(o.choice("order", &["asc", "desc"])?);
         let opts = ListOptions {
             filter: metadata::parse_filter(o.raw("filter"))?,
-            limit: o.uint("limit")?.map(|v| v as usize),
-            offset: o.uint("offset")?.unwrap_or(0) as usize,
+            limit: o.count("limit", 0, MAX_COUNT)?.map(|v| v as usize),
+            offset: o.count("offset", 0, MAX_COUNT)?.unwrap_or(0) as usize,
             sort_by: o
                 .str("sortBy")?
                 .map(|p| field_path(p).map(|s| s.into_iter().map(String::from).collect()))
@@ -439,23 +443,13 @@ fn check_finite(what: &str, v: f64) -> Result<()> {
     }
 }
 
+/// A kv ttl in seconds: 0 means no expiry (SPEC §3.2).
 pub(super) fn check_ttl(ttl: Option<f64>) -> Result<()> {
-    match ttl {
-        Some(t) if !t.is_finite() || t < 0.0 => Err(NventError::invalid_argument(format!(
-            "ttl must be a non-negative number of seconds, got {t}"
-        ))),
-        _ => Ok(()),
-    }
+    ttl.map_or(Ok(()), |t| seconds_ms("ttl", t, Zero::Allowed).map(drop))
 }
 
 fn check_claim_ttl(ttl: f64) -> Result<()> {
-    if ttl.is_finite() && ttl > 0.0 {
-        Ok(())
-    } else {
-        Err(NventError::invalid_argument(format!(
-            "a claim ttl must be a positive number of seconds, got {ttl}"
-        )))
-    }
+    seconds_ms("claim ttl", ttl, Zero::Refused).map(drop)
 }
 
 /// Parses stream read options, accepting the seed names `fromId` (= `after`) and
@@ -489,7 +483,7 @@ fn read_options(text: Option<&str>) -> Result<ReadOptions> {
         before: id("before")?,
         from: o.f64("from")?,
         to: o.f64("to")?,
-        limit: o.uint("limit")?.map(|v| v as usize),
+        limit: o.count("limit", 0, MAX_COUNT)?.map(|v| v as usize),
         order,
     })
 }

@@ -2,7 +2,8 @@
 
 use super::super::{EventId, IndexEntry};
 use crate::callback::Callback;
-use crate::error::{NventError, Result};
+use crate::error::Result;
+use crate::options::{seconds_ms, Zero};
 use crate::value::Json;
 // aHash: keys are caller-chosen, so the hasher must resist flooding; aHash does, at a
 // fraction of SipHash's cost.
@@ -74,14 +75,16 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The absolute expiry of a ttl in seconds given now; `None` for no expiry (absent or 0).
 pub(super) fn ttl_to_expiry(now: u64, ttl_seconds: Option<f64>) -> Result<Option<u64>> {
     match ttl_seconds {
         None => Ok(None),
-        Some(0.0) => Ok(None),
-        Some(t) if t.is_finite() && t > 0.0 => Ok(Some(now + (t * 1000.0).ceil() as u64)),
-        Some(t) => Err(NventError::invalid_argument(format!(
-            "ttl must be a positive number of seconds, got {t}"
-        ))),
+        Some(t) => match seconds_ms("ttl", t, Zero::Allowed)? {
+            0 => Ok(None),
+            // Bounded by `seconds_ms`; saturating all the same, so no clock can wrap an
+            // expiry into the past.
+            ms => Ok(Some(now.saturating_add(ms))),
+        },
     }
 }
 
