@@ -41,7 +41,7 @@ async function flipEveryByte(log, name, count, open) {
     for (const recovery of ['strict', 'salvage']) {
       const at = `byte ${i} (record ${i < 12 ? 'header' : damaged}), ${recovery}`
       const dir = freshDir()
-      fs.mkdirSync(dir)
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true })
       fs.writeFileSync(path.join(dir, name), bytes)
       let r
       try {
@@ -108,8 +108,9 @@ test('queue: every flipped byte of a log is NVENT_CORRUPT or loses only the dama
   const ids = []
   for (let i = 0; i < count; i++) ids.push(await q.enqueue('q', { name: 'j', data: { i } }))
   await q.close()
-  const log = fs.readFileSync(path.join(dataDir, 'wal-0.log'))
-  await flipEveryByte(log, 'wal-0.log', count, async (dir, recovery) => {
+  // The queue keeps its files in its own subdirectory (a store may share the dataDir).
+  const log = fs.readFileSync(path.join(dataDir, 'queue', 'wal-0.log'))
+  await flipEveryByte(log, 'queue/wal-0.log', count, async (dir, recovery) => {
     const queue = new FileQueueAdapter({ dataDir: dir, recovery })
     try {
       await queue.init()
