@@ -26,6 +26,13 @@ pub struct Limits {
     pub max_name_bytes: usize,
 }
 
+impl Limits {
+    /// The nesting limit in force: the configured one, capped at [`MAX_DEPTH_LIMIT`].
+    pub fn depth(&self) -> usize {
+        self.max_depth.min(MAX_DEPTH_LIMIT)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -67,14 +74,46 @@ pub fn check_name(what: &'static str, name: &str, limits: &Limits) -> Result<()>
 /// Segments of a dotted field path that could reach a JS prototype.
 const FORBIDDEN_SEGMENTS: [&str; 3] = ["__proto__", "prototype", "constructor"];
 
-/// Splits a dotted field path (`stats.total`) into its segments, refusing empty segments
-/// and prototype-polluting ones.
+/// The longest field path (SPEC §2), in UTF-8 bytes. Fixed, not configurable: Redis
+/// scripts walk a path's prefixes on the server, so this bound is what keeps one increment
+/// or merge from holding the shared server for seconds (issue 14, item 8).
+pub const MAX_FIELD_PATH_BYTES: usize = 1024;
+
+/// The most segments a field path may have (SPEC §2). Each segment but the last becomes
+/// an object level when a path is expanded, so this also bounds the nesting a path alone
+/// can create, well within [`MAX_DEPTH_LIMIT`].
+pub const MAX_FIELD_PATH_SEGMENTS: usize = 128;
+
+/// Splits a dotted field path (`stats.total`) into its segments, refusing empty paths,
+/// paths over [`MAX_FIELD_PATH_BYTES`] or [`MAX_FIELD_PATH_SEGMENTS`], empty segments and
+/// prototype-polluting ones.
+///
+/// # Errors
+/// `NVENT_INVALID_NAME`.
 pub fn field_path(path: &str) -> Result<Vec<&str>> {
-    if path.is_empty() {
-        return Err(NventError::InvalidName {
+    let refuse = |reason: String| {
+        Err(NventError::InvalidName {
             what: "field path",
-            reason: "must not be empty".into(),
-        });
+            reason,
+        })
+    };
+    if path.is_empty() {
+        return refuse("must not be empty".into());
+    }
+    if path.len() > MAX_FIELD_PATH_BYTES {
+        return refuse(format!(
+            "'{}' is {} bytes long; the limit is {MAX_FIELD_PATH_BYTES} bytes",
+            shown(path),
+            path.len()
+        ));
+    }
+    // Counted before splitting: the bytes bound above already caps the work.
+    let segments = memchr::memchr_iter(b'.', path.as_bytes()).count() + 1;
+    if segments > MAX_FIELD_PATH_SEGMENTS {
+        return refuse(format!(
+            "'{}' has {segments} segments; the limit is {MAX_FIELD_PATH_SEGMENTS}",
+            shown(path)
+        ));
     }
     let segments: Vec<&str> = path.split('.').collect();
     for segment in &segments {
@@ -88,16 +127,33 @@ pub fn check_segment(path: &str, segment: &str) -> Result<()> {
     if segment.is_empty() {
         return Err(NventError::InvalidName {
             what: "field path",
-            reason: format!("'{path}' has an empty segment"),
+            reason: format!("'{}' has an empty segment", shown(path)),
         });
     }
     if FORBIDDEN_SEGMENTS.contains(&segment) {
         return Err(NventError::InvalidName {
             what: "field path",
-            reason: format!("'{path}' contains the reserved segment '{segment}'"),
+            reason: format!(
+                "'{}' contains the reserved segment '{segment}'",
+                shown(path)
+            ),
         });
     }
     Ok(())
+}
+
+/// A path as messages show it: cut after 64 bytes (at a character boundary), so that a
+/// refused megabyte path does not become a megabyte message.
+fn shown(path: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 64;
+    if path.len() <= SHOWN {
+        return path.into();
+    }
+    let mut end = SHOWN;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &path[..end]).into()
 }
 
 /// Validated JSON text of one value. Cheap to clone; stored as-is where the engine does
@@ -211,13 +267,34 @@ fn check_size(size: usize, limits: &Limits) -> Result<()> {
 /// Counts container nesting outside strings. serde_json refuses more than 128 levels on
 /// its own, but the limit is configurable and the error must say where.
 fn check_depth(text: &str, limits: &Limits) -> Result<()> {
-    let max = limits.max_depth.min(MAX_DEPTH_LIMIT);
+    let max = limits.depth();
+    if let Some(at) = too_deep_at(text, max) {
+        return Err(NventError::NestingTooDeep {
+            path: path_at(text, at),
+            limit: max,
+        });
+    }
+    Ok(())
+}
+
+/// True when JSON text nests containers deeper than `max` (strings skipped), found by a
+/// scan without recursion. What passes may be parsed with serde_json's recursion limit off:
+/// the parse then recurses at most `max` (or, for invalid text, [`MAX_DEPTH_LIMIT`]) levels.
+/// Used on input and on anything read back from storage, which nothing guarantees this
+/// engine wrote.
+pub fn nests_deeper_than(text: &str, max: usize) -> bool {
+    too_deep_at(text, max).is_some()
+}
+
+/// The offset of the first container nested deeper than `max`, if any (see
+/// [`nests_deeper_than`]).
+fn too_deep_at(text: &str, max: usize) -> Option<usize> {
     // Every container takes two bytes, so a valid text this short cannot nest deeper
-    // than the limit, and an invalid one fails the parse, whose recursion is bounded by
-    // the length: at most MAX_DEPTH_LIMIT, as for any text that passes this check. Most
+    // than `max`, and an invalid one fails the parse, whose recursion is bounded by the
+    // length: at most MAX_DEPTH_LIMIT, as for any text that passes this check. Most
     // values are this short (a 200-byte value at the default limit).
     if text.len() <= (2 * max).min(MAX_DEPTH_LIMIT) {
-        return Ok(());
+        return None;
     }
     let bytes = text.as_bytes();
     let mut depth = 0usize;
@@ -231,7 +308,7 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
                     let Some(k) = bytes.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r))
                     else {
                         // Unterminated: the parser reports it.
-                        return Ok(());
+                        return None;
                     };
                     i += k;
                     if bytes[i] == b'"' {
@@ -244,10 +321,7 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max {
-                    return Err(NventError::NestingTooDeep {
-                        path: path_at(text, i),
-                        limit: max,
-                    });
+                    return Some(i);
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
@@ -255,7 +329,7 @@ fn check_depth(text: &str, limits: &Limits) -> Result<()> {
         }
         i += 1;
     }
-    Ok(())
+    None
 }
 
 /// Refuses a `\\uD800`–`\\uDFFF` escape that is not half of a surrogate pair: such a
@@ -438,6 +512,44 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn field_paths_are_bounded_in_bytes_and_segments() {
+        // At the limits: 1024 bytes, 128 segments.
+        let longest = "x".repeat(MAX_FIELD_PATH_BYTES);
+        assert!(field_path(&longest).is_ok());
+        let most = vec!["a"; MAX_FIELD_PATH_SEGMENTS].join(".");
+        assert_eq!(field_path(&most).unwrap().len(), MAX_FIELD_PATH_SEGMENTS);
+        // One over either limit is refused, whatever the rest of the path holds.
+        let too_long = "x".repeat(MAX_FIELD_PATH_BYTES + 1);
+        let too_many = vec!["a"; MAX_FIELD_PATH_SEGMENTS + 1].join(".");
+        let huge = vec!["a"; 12_000].join(".");
+        let megabyte = "y".repeat(1 << 20);
+        for bad in [&too_long, &too_many, &huge, &megabyte] {
+            let e = field_path(bad).unwrap_err();
+            assert_eq!(e.code(), "NVENT_INVALID_NAME");
+            // The message names the path without repeating all of it.
+            assert!(e.to_string().len() < 300, "{}", e.to_string().len());
+        }
+        assert!(field_path(&too_many)
+            .unwrap_err()
+            .to_string()
+            .contains("129 segments"));
+        // Multi-byte characters are cut at a boundary in messages.
+        let wide = "é".repeat(600);
+        assert!(field_path(&wide).unwrap_err().to_string().contains('…'));
+    }
+
+    #[test]
+    fn nesting_is_measured_without_recursion() {
+        let deep = "[".repeat(100_000);
+        assert!(nests_deeper_than(&deep, MAX_DEPTH_LIMIT));
+        let at = format!("{}{}", "[".repeat(1024), "]".repeat(1024));
+        assert!(!nests_deeper_than(&at, 1024));
+        assert!(nests_deeper_than(&at, 1023));
+        assert!(nests_deeper_than("[]", 0));
+        assert!(!nests_deeper_than("1", 0));
     }
 
     #[test]

@@ -233,7 +233,7 @@ impl Store {
         check_name("id", id, &self.limits)?;
         check_finite("score", score)?;
         let metadata = metadata.map(|m| self.value(m)).transpose()?;
-        let metadata = metadata::for_add(metadata)?;
+        let metadata = metadata::for_add(metadata, &self.limits)?;
         self.backend.index_add(&key, id, score, metadata).await
     }
 
@@ -335,7 +335,7 @@ impl Store {
     }
 
     fn partial(&self, text: &str) -> Result<Map<String, Value>> {
-        match metadata::for_update(self.value(text)?)? {
+        match metadata::for_update(self.value(text)?, &self.limits)? {
             Value::Object(m) => Ok(m),
             _ => Err(NventError::invalid_argument(
                 "index update must be an object",

@@ -3,30 +3,88 @@
 //! dotted paths.
 
 use crate::error::{NventError, Result};
-use crate::value::field_path;
+use crate::value::{field_path, Limits};
 use serde_json::{Map, Value};
 
 /// Expands dot keys (`'stats.total': 1` → `{ stats: { total: 1 } }`) at every object level
 /// and refuses prototype-polluting segments. `keep_nulls` keeps `null` leaves (an update's
 /// delete markers); otherwise they are dropped (an `add`). Arrays are copied as they are,
 /// nulls inside them included.
-pub fn expand(value: Value, keep_nulls: bool) -> Result<Value> {
+///
+/// Every key is a field path (SPEC §2 limits), and the expanded value must nest no deeper
+/// than the nesting limit: nested objects and dot keys together could otherwise build a
+/// value deeper than any parse of it can recurse, which the file store could not reopen
+/// and whose serialization or drop would overflow the stack.
+///
+/// # Errors
+/// `NVENT_INVALID_NAME` for a bad key, `NVENT_NESTING_TOO_DEEP` when the expansion nests
+/// deeper than `limits` allow.
+pub fn expand(value: Value, keep_nulls: bool, limits: &Limits) -> Result<Value> {
+    expand_at(value, keep_nulls, 1, limits.depth())
+}
+
+/// [`expand`] of a value that sits at nesting level `level` of the result (1: the top).
+fn expand_at(value: Value, keep_nulls: bool, level: usize, max: usize) -> Result<Value> {
     match value {
         Value::Object(map) => {
+            if level > max {
+                return Err(too_deep(max));
+            }
             let mut out = Map::new();
             for (key, v) in map {
                 if v.is_null() && !keep_nulls {
                     continue;
                 }
-                let v = expand(v, keep_nulls)?;
                 let segments = field_path(&key)?;
+                // Each segment but the last is an object below this one; the value sits
+                // one level below the last of them.
+                let below = level + segments.len();
+                if below - 1 > max {
+                    return Err(at_key(too_deep(max), &key));
+                }
+                let v = expand_at(v, keep_nulls, below, max).map_err(|e| at_key(e, &key))?;
                 insert_path(&mut out, &segments, v);
             }
             Ok(Value::Object(out))
         }
         // Arrays are stored as given: JSON.parse never pollutes a prototype, and the
-        // engine's merges only walk objects.
+        // engine's merges only walk objects. Their nesting still counts.
+        Value::Array(items) => {
+            let v = Value::Array(items);
+            if level + nesting(&v) - 1 > max {
+                return Err(too_deep(max));
+            }
+            Ok(v)
+        }
         other => Ok(other),
+    }
+}
+
+/// Container levels of a value (0 for a scalar). Recursion is bounded: the value was
+/// parsed under the nesting limit.
+fn nesting(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn too_deep(limit: usize) -> NventError {
+    NventError::NestingTooDeep {
+        path: "$".into(),
+        limit,
+    }
+}
+
+/// Prefixes the JSON path of a nesting error with the key it was found under.
+fn at_key(e: NventError, key: &str) -> NventError {
+    match e {
+        NventError::NestingTooDeep { path, limit } => NventError::NestingTooDeep {
+            path: format!("$.{key}{}", path.strip_prefix('$').unwrap_or(&path)),
+            limit,
+        },
+        other => other,
     }
 }
 
@@ -61,10 +119,10 @@ fn insert_path(target: &mut Map<String, Value>, segments: &[&str], v: Value) {
 }
 
 /// Normalizes the metadata of an `add`: expanded, nulls dropped, `version: 0`.
-pub fn for_add(metadata: Option<Value>) -> Result<Value> {
+pub fn for_add(metadata: Option<Value>, limits: &Limits) -> Result<Value> {
     let mut out = match metadata {
         None | Some(Value::Null) => Map::new(),
-        Some(v @ Value::Object(_)) => match expand(v, false)? {
+        Some(v @ Value::Object(_)) => match expand(v, false, limits)? {
             Value::Object(m) => m,
             _ => Map::new(),
         },
@@ -80,10 +138,10 @@ pub fn for_add(metadata: Option<Value>) -> Result<Value> {
 
 /// Normalizes the partial of an `update`: expanded, nulls kept as delete markers, any
 /// caller `version` removed (the store owns it).
-pub fn for_update(partial: Value) -> Result<Value> {
+pub fn for_update(partial: Value, limits: &Limits) -> Result<Value> {
     match partial {
         v @ Value::Object(_) => {
-            let mut v = expand(v, true)?;
+            let mut v = expand(v, true, limits)?;
             if let Value::Object(m) = &mut v {
                 m.remove("version");
             }
@@ -244,22 +302,31 @@ mod tests {
 
     #[test]
     fn add_expands_dot_keys_drops_nulls_and_sets_version() {
-        let m = for_add(Some(json!({
-            "stats.total": 0, "stats.ok": 1, "a": null, "n": { "x": null, "y": [null, 1] }, "version": 9
-        })))
+        let m = for_add(
+            Some(json!({
+                "stats.total": 0, "stats.ok": 1, "a": null, "n": { "x": null, "y": [null, 1] }, "version": 9
+            })),
+            &Limits::default(),
+        )
         .unwrap();
         assert_eq!(
             m,
             json!({ "stats": { "total": 0, "ok": 1 }, "n": { "y": [null, 1] }, "version": 0 })
         );
-        assert_eq!(for_add(None).unwrap(), json!({ "version": 0 }));
+        assert_eq!(
+            for_add(None, &Limits::default()).unwrap(),
+            json!({ "version": 0 })
+        );
     }
 
     #[test]
     fn merge_is_deep_replaces_arrays_and_null_deletes_subtrees() {
         let mut m = json!({ "a": { "b": 1, "c": { "d": 2 } }, "arr": [1, 2], "gone": { "x": 1 } });
-        let partial =
-            for_update(json!({ "a.c.e": 3, "arr": [9], "gone": null, "version": 7 })).unwrap();
+        let partial = for_update(
+            json!({ "a.c.e": 3, "arr": [9], "gone": null, "version": 7 }),
+            &Limits::default(),
+        )
+        .unwrap();
         let (Value::Object(t), Value::Object(p)) = (&mut m, partial) else {
             unreachable!()
         };
@@ -273,11 +340,50 @@ mod tests {
     #[test]
     fn prototype_segments_are_refused() {
         for bad in ["__proto__", "a.constructor", "prototype.x"] {
-            let e = for_add(Some(json!({ bad: 1 }))).unwrap_err();
+            let e = for_add(Some(json!({ bad: 1 })), &Limits::default()).unwrap_err();
             assert_eq!(e.code(), "NVENT_INVALID_NAME", "{bad}");
         }
-        let e = for_update(json!({ "a": { "__proto__": { "x": 1 } } })).unwrap_err();
+        let e = for_update(
+            json!({ "a": { "__proto__": { "x": 1 } } }),
+            &Limits::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "NVENT_INVALID_NAME");
+    }
+
+    #[test]
+    fn keys_are_field_paths_and_expansion_respects_the_nesting_limit() {
+        let l = Limits::default();
+        let path = |n: usize| vec!["a"; n].join(".");
+        // 128 segments: the metadata object and 127 objects below it, the limit.
+        assert!(for_add(Some(json!({ path(128): 1 })), &l).is_ok());
+        assert!(for_update(json!({ path(128): 1 }), &l).is_ok());
+        assert!(for_update(json!({ path(127): { "b": 1 } }), &l).is_ok());
+        assert!(for_add(Some(json!({ path(127): [1] })), &l).is_ok());
+        // One more level, from the value under the path, is too deep.
+        let e = for_update(json!({ path(128): { "b": 1 } }), &l).unwrap_err();
+        assert_eq!(e.code(), "NVENT_NESTING_TOO_DEEP");
+        let e = for_add(Some(json!({ path(128): [] })), &l).unwrap_err();
+        assert_eq!(e.code(), "NVENT_NESTING_TOO_DEEP");
+        let e = for_add(Some(json!({ path(127): [[1]] })), &l).unwrap_err();
+        assert_eq!(e.code(), "NVENT_NESTING_TOO_DEEP");
+        let e = for_update(json!({ "x": { path(127): { "b": 1 } } }), &l).unwrap_err();
+        assert_eq!(e.code(), "NVENT_NESTING_TOO_DEEP");
+        // Nested objects whose dot keys each pass still add up.
+        let mut nested = json!(1);
+        for _ in 0..10 {
+            nested = json!({ path(20): nested });
+        }
+        let e = for_add(Some(nested), &l).unwrap_err();
+        assert_eq!(e.code(), "NVENT_NESTING_TOO_DEEP");
+        assert!(e.path().is_some_and(|p| p.starts_with("$.a.a")));
+        // Over the path limits: an invalid name, before any expansion.
+        for bad in [path(129), path(12_000), "k".repeat(1025)] {
+            let e = for_update(json!({ bad.clone(): 1 }), &l).unwrap_err();
+            assert_eq!(e.code(), "NVENT_INVALID_NAME");
+            let e = parse_filter(Some(&json!({ bad: 1 }))).unwrap_err();
+            assert_eq!(e.code(), "NVENT_INVALID_NAME");
+        }
     }
 
     #[test]

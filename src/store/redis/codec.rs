@@ -1,14 +1,31 @@
 //! How store values sit in Redis (seed 003, SPEC §9): every leaf JSON-encoded, index
 //! metadata flattened to dot-path hash fields. Values written by the TypeScript reference
 //! adapter (raw strings, not JSON) still read back: text that is not JSON is a string.
+//!
+//! Nothing here trusts what is stored: another client, an older engine or a hand-made
+//! `HSET` may have written it. Whatever it is, reading it never recurses deeper than
+//! [`MAX_DEPTH_LIMIT`] (deeper would overflow the reading thread's stack and kill the
+//! process — every process that reads the key). Text nesting deeper than that reads as a
+//! string, like any text that is not JSON; a hash field of more segments than can nest is
+//! not split (see [`stored_path`]).
 
+use crate::value::{nests_deeper_than, MAX_DEPTH_LIMIT};
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
-/// True when `text` is one complete JSON value. Stored values were depth-checked when
-/// written, so the parser's own recursion limit is lifted here.
+/// True when `text` is one complete JSON value that nests at most [`MAX_DEPTH_LIMIT`]
+/// levels.
 pub fn is_json(text: &str) -> bool {
+    is_json_within(text, MAX_DEPTH_LIMIT)
+}
+
+/// True when `text` is one complete JSON value that nests at most `max` levels.
+fn is_json_within(text: &str, max: usize) -> bool {
+    if nests_deeper_than(text, max) {
+        return false;
+    }
     let mut de = serde_json::Deserializer::from_str(text);
+    // Bounded by the check above.
     de.disable_recursion_limit();
     serde::Deserialize::deserialize(&mut de)
         .map(|_: IgnoredAny| ())
@@ -27,12 +44,37 @@ pub fn json_text(raw: String) -> String {
 
 /// A stored leaf as a value.
 pub fn leaf(raw: &str) -> Value {
+    leaf_within(raw, MAX_DEPTH_LIMIT)
+}
+
+/// A stored leaf as a value whose nesting may take at most `max` levels.
+fn leaf_within(raw: &str, max: usize) -> Value {
+    if nests_deeper_than(raw, max) {
+        return Value::String(raw.to_string());
+    }
     let mut de = serde_json::Deserializer::from_str(raw);
+    // Bounded by the check above.
     de.disable_recursion_limit();
     match serde::Deserialize::deserialize(&mut de) {
         Ok(v) if de.end().is_ok() => v,
         _ => Value::String(raw.to_string()),
     }
+}
+
+/// Where a stored hash field goes when metadata is rebuilt: its segments, and the nesting
+/// its leaf may still take. The metadata object is level 1 and each segment but the last
+/// adds one, so a field of `n` segments leaves `MAX_DEPTH_LIMIT - n` levels to its leaf.
+/// Everything this engine writes fits (its values nest at most [`MAX_DEPTH_LIMIT`]); a
+/// field of more segments than that (written by someone else) is kept whole, as one
+/// top-level key holding its full dotted name, so the entry still reads and shows it.
+fn stored_path(path: &str) -> (Vec<&str>, usize) {
+    let dots = memchr::memchr_iter(b'.', path.as_bytes()).count();
+    if dots >= MAX_DEPTH_LIMIT {
+        return (vec![path], MAX_DEPTH_LIMIT - 1);
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    let room = MAX_DEPTH_LIMIT - segments.len();
+    (segments, room)
 }
 
 /// Flattens metadata to `(dot path, JSON leaf)` pairs in key order. Objects are walked
@@ -102,8 +144,8 @@ pub fn merge_ops(partial: &Map<String, Value>) -> Vec<MergeOp> {
 pub fn unflatten(fields: Vec<(String, String)>) -> Value {
     let mut root = Map::new();
     for (path, raw) in fields {
-        let segments: Vec<&str> = path.split('.').collect();
-        insert(&mut root, &segments, leaf(&raw));
+        let (segments, room) = stored_path(&path);
+        insert(&mut root, &segments, leaf_within(&raw, room));
     }
     Value::Object(root)
 }
@@ -126,10 +168,11 @@ enum Node<'a> {
 pub fn write_metadata<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)], out: &mut Vec<u8>) {
     let mut root: Vec<(&str, Node<'_>)> = Vec::new();
     for (path, raw) in fields {
+        let (segments, room) = stored_path(path.as_ref());
         let raw = raw.as_ref();
-        let node = if is_json(raw) {
+        let node = if is_json_within(raw, room) {
             if raw.trim_start().starts_with('{') {
-                if !matches!(leaf(raw), Value::Object(m) if m.is_empty()) {
+                if !matches!(leaf_within(raw, room), Value::Object(m) if m.is_empty()) {
                     let owned = fields
                         .iter()
                         .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
@@ -145,7 +188,6 @@ pub fn write_metadata<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)], out: &mut
         } else {
             Node::Text(raw)
         };
-        let segments: Vec<&str> = path.as_ref().split('.').collect();
         insert_node(&mut root, &segments, node);
     }
     write_obj(&root, out);
@@ -276,6 +318,46 @@ mod tests {
             assert_eq!(parsed, unflatten(fields.clone()), "{fields:?}");
             assert_eq!(text, unflatten(fields).to_string());
         }
+    }
+
+    #[test]
+    fn stored_data_of_any_depth_reads_without_deep_recursion() {
+        // A hash field of 12,000 segments (another client's HSET): kept whole, one key.
+        let deep = vec!["a"; 12_000].join(".");
+        let fields = vec![(deep.clone(), "1".to_string()), ("ok".into(), "2".into())];
+        let mut out = Vec::new();
+        write_metadata(&fields, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, format!("{{\"{deep}\":1,\"ok\":2}}"));
+        assert_eq!(unflatten(fields).to_string(), text);
+        // A leaf nesting deeper than can be read is its text, a string.
+        let deep_leaf = "[".repeat(100_000);
+        assert_eq!(leaf(&deep_leaf), Value::String(deep_leaf.clone()));
+        assert!(!is_json(&deep_leaf));
+        assert_eq!(
+            json_text(deep_leaf.clone()),
+            Value::String(deep_leaf).to_string()
+        );
+        // Path and leaf share the budget: 1,000 segments leave 24 levels to the leaf.
+        let long = vec!["b"; 1_000].join(".");
+        let fits = format!("{}{}", "[".repeat(24), "]".repeat(24));
+        let over = format!("{}{}", "[".repeat(25), "]".repeat(25));
+        for (raw, json) in [(&fits, true), (&over, false)] {
+            let fields = vec![(long.clone(), raw.clone())];
+            let v = unflatten(fields.clone());
+            let at = (0..1_000).try_fold(&v, |cur, _| cur.get("b")).unwrap();
+            assert_eq!(at.is_array(), json);
+            let mut out = Vec::new();
+            write_metadata(&fields, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+        // What this engine writes at the deepest nesting it allows reads back as written.
+        let mut v = json!(1);
+        for _ in 0..MAX_DEPTH_LIMIT - 1 {
+            v = json!({ "n": v });
+        }
+        let Value::Object(m) = &v else { unreachable!() };
+        assert_eq!(unflatten(flatten(m)), v);
     }
 
     #[test]
