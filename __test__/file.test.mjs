@@ -109,6 +109,48 @@ describe('file store: restarts', () => {
     await s.close()
   })
 
+  // Issue 14 item 6: an update with 1,025 or more dot segments was accepted, and the data
+  // dir then could not be opened again (NVENT_NESTING_TOO_DEEP, with salvage too). SPEC §2:
+  // what a call accepts reopens and reads back.
+  test('what index calls accept reopens and reads back; deeper paths are refused before they are logged', async () => {
+    const dataDir = freshDir()
+    const dots = (n) => Array.from({ length: n }, () => 'a').join('.')
+    /** `leaf` under `times` dot keys of 128 segments each. */
+    const keys = (times, leaf) => {
+      let v = leaf
+      for (let i = 0; i < times; i++) v = { [dots(128)]: v }
+      return v
+    }
+    const expanded = (levels, leaf) => {
+      let v = leaf
+      for (let i = 0; i < levels; i++) v = { a: v }
+      return v
+    }
+    let s = new FileStoreAdapter({ dataDir, limits: { maxDepth: 1024 } })
+    await s.index.add('idx', 'e', 1, { keep: true })
+    await s.index.add('idx', 'f', 2, {})
+    await rejectsCode(s.index.update('idx', 'e', { [dots(1100)]: 1 }), 'NVENT_INVALID_NAME')
+    await rejectsCode(s.index.updateWithRetry('idx', 'e', { [dots(1100)]: 1 }), 'NVENT_INVALID_NAME')
+    await rejectsCode(s.index.increment('idx', 'e', dots(1100), 1), 'NVENT_INVALID_NAME')
+    // Nine keys of 128 segments nest 1,152 levels, over the highest limit; eight nest 1,024.
+    await rejectsCode(s.index.update('idx', 'e', keys(9, 1)), 'NVENT_NESTING_TOO_DEEP')
+    assert.equal(await s.index.update('idx', 'e', keys(8, 1)), true)
+    assert.equal(await s.index.increment('idx', 'f', dots(128), 2), 2)
+    const want = [
+      { id: 'f', score: 2, metadata: { ...expanded(128, 2), version: 1 } },
+      { id: 'e', score: 1, metadata: { keep: true, ...expanded(1024, 1), version: 1 } },
+    ]
+    assert.deepEqual(await s.index.read('idx'), want)
+    await s.close()
+    for (const recovery of ['strict', 'salvage']) {
+      // Reopened with the default limits: the log is read back whatever they are now.
+      s = new FileStoreAdapter({ dataDir, recovery })
+      assert.deepEqual(await s.index.read('idx'), want, recovery)
+      assert.deepEqual((await s.recoveryReport()).skipped, [], recovery)
+      await s.close()
+    }
+  })
+
   test('compaction writes a snapshot, drops the old generation, and keeps the data', async () => {
     const dataDir = freshDir()
     let s = new FileStoreAdapter({ dataDir, compactAfterBytes: 4096 })

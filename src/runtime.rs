@@ -10,6 +10,9 @@ use tokio::runtime::{Builder, Handle, Runtime};
 static HANDLE: OnceLock<std::result::Result<Handle, String>> = OnceLock::new();
 static OWNED: OnceLock<Runtime> = OnceLock::new();
 
+/// The stack of every runtime thread (workers and blocking threads).
+pub const RUNTIME_STACK_BYTES: usize = 8 * 1024 * 1024;
+
 /// Builds a runtime of the engine's shape.
 ///
 /// # Errors
@@ -18,6 +21,11 @@ pub fn build() -> std::io::Result<Runtime> {
     Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("nvent-engine")
+        // Values nest up to `value::MAX_DEPTH_LIMIT` levels, and parsing, cloning,
+        // serializing and dropping one recurse once per level; in a debug build that took
+        // more than tokio's default 2 MiB (a 1,024-level entry read on a blocking thread
+        // crashed). Only touched pages of a stack are ever committed.
+        .thread_stack_size(RUNTIME_STACK_BYTES)
         .enable_all()
         .build()
 }

@@ -3,6 +3,8 @@
 // later) and closes the adapter. Time-dependent checks poll with generous bounds.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { NventError } from '../../index.mjs'
 import { waitFor, collector } from '../helpers/wait.mjs'
 import {
@@ -16,6 +18,17 @@ import {
 } from '../helpers/expect.mjs'
 
 const MiB = 1024 * 1024
+const storeChild = fileURLToPath(new URL('../fixtures/store-child.mjs', import.meta.url))
+
+/** A dotted field path of `n` segments `a`. */
+const segments = (n) => Array.from({ length: n }, () => 'a').join('.')
+
+/** `leaf` under `n` levels of `{ a: ... }`. */
+function under(n, leaf) {
+  let v = leaf
+  for (let i = 0; i < n; i++) v = { a: v }
+  return v
+}
 
 class Point {
   constructor() {
@@ -525,6 +538,94 @@ export default function storeSuite(backend) {
       assert.equal(await store.index.get(u, 'e'), null)
       assertNotPolluted()
     }))
+
+    // SPEC §2: a field path is at most 1024 bytes and 128 segments, wherever one is taken:
+    // merge keys (add/update metadata, at any level), increments, filters, sorts.
+    const overLimits = [
+      ['129 segments', segments(129)],
+      ['1025 bytes', 'p'.repeat(1025)],
+      ['1 MiB', 'q'.repeat(MiB)],
+    ]
+    for (const [label, field] of overLimits) {
+      test(`a field path of ${label} is refused with NVENT_INVALID_NAME everywhere and changes nothing`, withStore(async (store, u) => {
+        await store.index.add(u, 'e', 1, { n: 1 })
+        await store.save(`${u}-docs`, 'd', { n: 1 })
+        await rejectsCode(() => store.index.add(u, 'f', 1, { [field]: 1 }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.add(u, 'f', 1, { x: { [field]: 1 } }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.update(u, 'e', { [field]: 1 }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.update(u, 'e', { x: { [field]: 1 } }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.updateWithRetry(u, 'e', { [field]: 1 }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.increment(u, 'e', field, 1), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.read(u, { filter: { [field]: 1 } }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.index.count(u, { filter: { [field]: 1 } }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.list(`${u}-docs`, { filter: { [field]: 1 } }), 'NVENT_INVALID_NAME')
+        await rejectsCode(() => store.list(`${u}-docs`, { sortBy: field }), 'NVENT_INVALID_NAME')
+        assert.equal(await store.index.get(u, 'f'), null)
+        assert.deepEqual((await store.index.get(u, 'e')).metadata, { n: 1, version: 0 })
+      }))
+    }
+
+    test('field paths of 1024 bytes and of 128 segments are accepted and read back', withStore(async (store, u) => {
+      const long = 'p'.repeat(1024)
+      const deep = segments(128)
+      await store.index.add(u, 'e', 1, { [long]: 1 })
+      assert.equal(await store.index.increment(u, 'e', long, 2), 3)
+      await store.index.add(u, 'g', 2, { [deep]: 1 })
+      assert.equal(await store.index.increment(u, 'g', deep, 2), 3)
+      assert.equal(await store.index.update(u, 'g', { [deep]: 5 }), true)
+      assert.deepEqual((await store.index.get(u, 'g')).metadata, { ...under(128, 5), version: 2 })
+      assert.deepEqual((await store.index.read(u, { filter: { [deep]: 5 } })).map((e) => e.id), ['g'])
+      assert.equal(await store.index.count(u, { filter: { [long]: 3 } }), 1)
+      await store.save(`${u}-docs`, 'd', under(128, 1))
+      assert.deepEqual(await store.list(`${u}-docs`, { filter: { [deep]: 1 }, sortBy: deep }), [{ id: 'd', doc: under(128, 1) }])
+    }))
+
+    test('nested objects and dot keys together may not nest deeper than 128 levels', withStore(async (store, u) => {
+      await store.index.add(u, 'e', 1, {})
+      // Every key is a valid path, but expanded they nest 10 × 20 levels.
+      let v = 1
+      for (let i = 0; i < 10; i++) v = { [segments(20)]: v }
+      await rejectsCode(() => store.index.add(u, 'f', 1, v), 'NVENT_NESTING_TOO_DEEP')
+      await rejectsCode(() => store.index.update(u, 'e', v), 'NVENT_NESTING_TOO_DEEP')
+      // 128 segments are 128 levels: nothing more fits under them.
+      await rejectsCode(() => store.index.update(u, 'e', { [segments(128)]: { b: 1 } }), 'NVENT_NESTING_TOO_DEEP')
+      await rejectsCode(() => store.index.update(u, 'e', { [segments(127)]: [[1]] }), 'NVENT_NESTING_TOO_DEEP')
+      assert.equal(await store.index.update(u, 'e', { [segments(127)]: [1] }), true)
+      assert.deepEqual((await store.index.get(u, 'e')).metadata, { ...under(127, [1]), version: 1 })
+      assert.equal(await store.index.get(u, 'f'), null)
+    }))
+
+    // Issue 14 item 1: 12,000 segments killed Node with SIGSEGV (add, update), or the next
+    // read did (increment). Run in a child so that a crash fails this test, not the run.
+    test('a field path of 12,000 segments is refused without crashing the process', { skip: !backend.storeSpec }, () => {
+      const k = unique(`deep-${backend.name}`)
+      const body = `
+        const deep = Array.from({ length: 12000 }, () => 'a').join('.')
+        const k = ${JSON.stringify(k)}
+        await store.index.add(k, 'e', 1, { n: 1 })
+        await store.save(k + '-docs', 'd', { n: 1 })
+        return {
+          add: await codeOf(() => store.index.add(k, 'f', 1, { [deep]: 1 })),
+          update: await codeOf(() => store.index.update(k, 'e', { [deep]: 1 })),
+          updateWithRetry: await codeOf(() => store.index.updateWithRetry(k, 'e', { [deep]: 1 })),
+          increment: await codeOf(() => store.index.increment(k, 'e', deep, 1)),
+          read: await codeOf(() => store.index.read(k, { filter: { [deep]: 1 } })),
+          count: await codeOf(() => store.index.count(k, { filter: { [deep]: 1 } })),
+          list: await codeOf(() => store.list(k + '-docs', { sortBy: deep })),
+          entries: await store.index.read(k),
+        }
+      `
+      const r = spawnSync(process.execPath, [storeChild, JSON.stringify(backend.storeSpec()), body], {
+        timeout: 90000,
+        encoding: 'utf8',
+      })
+      assert.equal(r.error, undefined, 'the child exited by itself')
+      assert.equal(r.signal, null, `the child was killed by ${r.signal}: ${r.stderr}`)
+      assert.equal(r.status, 0, r.stderr)
+      const { entries, ...codes } = JSON.parse(r.stdout.trim().split('\n').pop())
+      for (const [call, code] of Object.entries(codes)) assert.equal(code, 'NVENT_INVALID_NAME', call)
+      assert.deepEqual(entries, [{ id: 'e', score: 1, metadata: { n: 1, version: 0 } }])
+    })
 
     test('segments that merely resemble the forbidden ones are fine', withStore(async (store, u) => {
       await store.index.add(u, 'e', 1, {})

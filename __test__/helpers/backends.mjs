@@ -26,12 +26,15 @@ export const backends = [
   {
     name: 'memory',
     store: (opts) => new MemoryStoreAdapter(opts),
+    // What a child process needs to build a store of this backend (fixtures/store-child.mjs).
+    storeSpec: () => ({ adapter: 'MemoryStoreAdapter', options: {} }),
     queue: (opts) => new MemoryQueueAdapter(opts),
     stream: (opts) => new MemoryStreamAdapter(opts),
   },
   {
     name: 'file',
     store: (opts) => new FileStoreAdapter({ dataDir: freshDir(), ...opts }),
+    storeSpec: () => ({ adapter: 'FileStoreAdapter', options: { dataDir: freshDir() } }),
     queue: (opts) => new FileQueueAdapter({ dataDir: freshDir(), ...opts }),
   },
 ]
@@ -45,6 +48,7 @@ if (haveRedis()) {
     name: 'redis',
     server,
     store: (opts) => new RedisStoreAdapter({ connection: server.connection, prefix: `t${process.pid}s${++n}`, ...opts }),
+    storeSpec: () => ({ adapter: 'RedisStoreAdapter', options: { connection: server.connection, prefix: `t${process.pid}s${++n}` } }),
     stream: (opts) => new RedisStreamAdapter({ connection: server.connection, prefix: `t${process.pid}m${++n}`, ...opts }),
     queue: (opts) => new RedisQueueAdapter({ connection: server.connection, prefix: `t${process.pid}q${++n}`, ...opts }),
   })

@@ -489,14 +489,14 @@ fn read_options(text: Option<&str>) -> Result<ReadOptions> {
 }
 
 pub(crate) fn entry_json(e: &IndexEntry) -> String {
-    let mut m = Map::with_capacity(3);
-    m.insert("id".into(), Value::String(e.id.clone()));
-    m.insert(
-        "score".into(),
-        serde_json::Number::from_f64(e.score).map_or(Value::Null, Value::Number),
-    );
-    m.insert("metadata".into(), e.metadata.clone());
-    Value::Object(m).to_string()
+    // Written around the metadata rather than from a copy of it: no clone of a tree that
+    // may nest a thousand levels.
+    let score = serde_json::Number::from_f64(e.score).map_or(Value::Null, Value::Number);
+    format!(
+        "{{\"id\":{},\"score\":{score},\"metadata\":{}}}",
+        Value::String(e.id.clone()),
+        e.metadata
+    )
 }
 
 /// Joins JSON texts into the text of an array.
