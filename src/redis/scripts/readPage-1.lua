@@ -44,7 +44,17 @@ while true do
   if #ids == 0 then break end
   for j = 1, #ids, 2 do
     local meta = key .. ':meta:' .. ids[j]
-    local got = redis.call('HMGET', meta, unpack(paths))
+    local got
+    if #paths <= 1000 then
+      got = redis.call('HMGET', meta, unpack(paths))
+    else
+      -- In slices: `unpack` refuses more than ~8,000 values (LUAI_MAXCSTACK).
+      got = {}
+      for s = 1, #paths, 1000 do
+        local part = redis.call('HMGET', meta, unpack(paths, s, math.min(s + 999, #paths)))
+        for k = 1, #part do got[s + k - 1] = part[k] end
+      end
+    end
     local ok = true
     for k, f in ipairs(filters) do
       local v = got[k]

@@ -4,29 +4,56 @@
 -- ARGV[3..] op, dot path, JSON leaf triples; op 's' sets a leaf (replacing any subtree
 --          or leaf ancestor), 'd' deletes the subtree, 'e' makes sure an object exists.
 -- Returns: 1 merged, 0 entry missing or version differs.
+-- Emits: nothing.
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 if ARGV[2] ~= '' then
   local v = redis.call('HGET', KEYS[2], 'version')
   if tonumber(v or '0') ~= tonumber(ARGV[2]) then return 0 end
 end
-local fields = redis.call('HKEYS', KEYS[2])
+-- `present[f]`: f is a field of the hash. `below[p]`: fields that were under path p when
+-- noted (`a.b.c` is under `a` and `a.b`); a field that is gone since is skipped. Each step
+-- then looks at its own subtree only instead of at every field: a merge of n steps into m
+-- fields costs their paths' segments, not n × m (2,000 steps of 128 segments into 2,000
+-- fields held the shared server ~7 s when every step scanned every field).
+local present, below = {}, {}
+local function note(f)
+  present[f] = true
+  local at = 0
+  while true do
+    at = string.find(f, '.', at + 1, true)
+    if not at then return end
+    local p = string.sub(f, 1, at - 1)
+    local list = below[p]
+    if not list then
+      list = {}
+      below[p] = list
+    end
+    list[#list + 1] = f
+  end
+end
+for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do note(f) end
+local function drop(f)
+  if present[f] then
+    redis.call('HDEL', KEYS[2], f)
+    present[f] = nil
+  end
+end
 -- Deletes the fields below `path` (and `path` itself when `with_self`).
 local function drop_subtree(path, with_self)
-  local pre = path .. '.'
-  for i = 1, #fields do
-    local f = fields[i]
-    if f and ((with_self and f == path) or string.sub(f, 1, #pre) == pre) then
-      redis.call('HDEL', KEYS[2], f)
-      fields[i] = false
-    end
+  if with_self then drop(path) end
+  local list = below[path]
+  if list then
+    for i = 1, #list do drop(list[i]) end
+    below[path] = nil
   end
 end
 local function has_subtree(path)
-  local pre = path .. '.'
-  for i = 1, #fields do
-    local f = fields[i]
-    if f and string.sub(f, 1, #pre) == pre then return true end
+  local list = below[path]
+  if not list then return false end
+  for i = 1, #list do
+    if present[list[i]] then return true end
   end
+  below[path] = nil
   return false
 end
 local function drop_leaf_ancestors(path)
@@ -34,10 +61,7 @@ local function drop_leaf_ancestors(path)
   while true do
     at = string.find(path, '.', at + 1, true)
     if not at then return end
-    local a = string.sub(path, 1, at - 1)
-    if redis.call('HDEL', KEYS[2], a) == 1 then
-      for i = 1, #fields do if fields[i] == a then fields[i] = false end end
-    end
+    drop(string.sub(path, 1, at - 1))
   end
 end
 for i = 3, #ARGV, 3 do
@@ -49,13 +73,13 @@ for i = 3, #ARGV, 3 do
     drop_subtree(path, false)
     drop_leaf_ancestors(path)
     redis.call('HSET', KEYS[2], path, value)
-    table.insert(fields, path)
+    note(path)
   elseif op == 'e' then
     local cur = redis.call('HGET', KEYS[2], path)
     if not has_subtree(path) and cur ~= '{}' then
       drop_leaf_ancestors(path)
       redis.call('HSET', KEYS[2], path, '{}')
-      table.insert(fields, path)
+      note(path)
     end
   end
 end

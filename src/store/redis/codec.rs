@@ -12,6 +12,7 @@
 use crate::value::{nests_deeper_than, MAX_DEPTH_LIMIT};
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// True when `text` is one complete JSON value that nests at most [`MAX_DEPTH_LIMIT`]
 /// levels.
@@ -157,7 +158,44 @@ enum Node<'a> {
     Json(&'a str),
     /// A leaf stored as raw text (by another client), written as a JSON string.
     Text(&'a str),
-    Obj(Vec<(&'a str, Node<'a>)>),
+    Obj(Obj<'a>),
+}
+
+/// An object's entries in order, found by key through a map once there are many: a linear
+/// search per field made an entry of 20,000 fields take seconds to write.
+#[derive(Default)]
+struct Obj<'a> {
+    entries: Vec<(&'a str, Node<'a>)>,
+    index: Option<HashMap<&'a str, usize>>,
+}
+
+impl<'a> Obj<'a> {
+    /// Below this many entries a search is cheaper than a map.
+    const INDEXED_FROM: usize = 16;
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| *k == key),
+        }
+    }
+
+    /// Appends an entry whose key is not there yet; returns its position.
+    fn push(&mut self, key: &'a str, v: Node<'a>) -> usize {
+        self.entries.push((key, v));
+        let i = self.entries.len() - 1;
+        match &mut self.index {
+            Some(ix) => {
+                ix.insert(key, i);
+            }
+            None if self.entries.len() >= Self::INDEXED_FROM => {
+                let ix = self.entries.iter().enumerate().map(|(i, (k, _))| (*k, i));
+                self.index = Some(ix.collect());
+            }
+            None => {}
+        }
+        i
+    }
 }
 
 /// Writes the JSON text of the metadata that [`unflatten`] rebuilds from `fields`, with the
@@ -166,7 +204,7 @@ enum Node<'a> {
 /// a non-empty object (never written by this engine or the reference adapter), whose
 /// merging with deeper paths only the value tree reproduces.
 pub fn write_metadata<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)], out: &mut Vec<u8>) {
-    let mut root: Vec<(&str, Node<'_>)> = Vec::new();
+    let mut root = Obj::default();
     for (path, raw) in fields {
         let (segments, room) = stored_path(path.as_ref());
         let raw = raw.as_ref();
@@ -181,7 +219,7 @@ pub fn write_metadata<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)], out: &mut
                     let _ = serde_json::to_writer(&mut *out, &unflatten(owned));
                     return;
                 }
-                Node::Obj(Vec::new())
+                Node::Obj(Obj::default())
             } else {
                 Node::Json(raw)
             }
@@ -193,38 +231,39 @@ pub fn write_metadata<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)], out: &mut
     write_obj(&root, out);
 }
 
-fn insert_node<'a>(target: &mut Vec<(&'a str, Node<'a>)>, segments: &[&'a str], v: Node<'a>) {
+fn insert_node<'a>(target: &mut Obj<'a>, segments: &[&'a str], v: Node<'a>) {
     let Some((first, rest)) = segments.split_first() else {
         return;
     };
-    let pos = target.iter().position(|(k, _)| k == first);
+    let pos = target.position(first);
     if rest.is_empty() {
         match (pos, v) {
             // `{}` placeholder below fields already placed: keep the fields.
-            (Some(i), Node::Obj(m)) if m.is_empty() && matches!(target[i].1, Node::Obj(_)) => {}
-            (Some(i), v) => target[i].1 = v,
-            (None, v) => target.push((first, v)),
+            (Some(i), Node::Obj(m))
+                if m.entries.is_empty() && matches!(target.entries[i].1, Node::Obj(_)) => {}
+            (Some(i), v) => target.entries[i].1 = v,
+            (None, v) => {
+                target.push(first, v);
+            }
         }
         return;
     }
     let i = match pos {
         Some(i) => i,
-        None => {
-            target.push((first, Node::Obj(Vec::new())));
-            target.len() - 1
-        }
+        None => target.push(first, Node::Obj(Obj::default())),
     };
-    if !matches!(target[i].1, Node::Obj(_)) {
-        target[i].1 = Node::Obj(Vec::new());
+    let slot = &mut target.entries[i].1;
+    if !matches!(slot, Node::Obj(_)) {
+        *slot = Node::Obj(Obj::default());
     }
-    if let Node::Obj(m) = &mut target[i].1 {
+    if let Node::Obj(m) = slot {
         insert_node(m, rest, v);
     }
 }
 
-fn write_obj(obj: &[(&str, Node<'_>)], out: &mut Vec<u8>) {
+fn write_obj(obj: &Obj<'_>, out: &mut Vec<u8>) {
     out.push(b'{');
-    for (i, (k, v)) in obj.iter().enumerate() {
+    for (i, (k, v)) in obj.entries.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -358,6 +397,29 @@ mod tests {
         }
         let Value::Object(m) = &v else { unreachable!() };
         assert_eq!(unflatten(flatten(m)), v);
+    }
+
+    #[test]
+    fn wide_objects_write_like_the_rebuilt_value() {
+        // Past the size where keys are found through a map: repeats, placeholders and
+        // leaves replaced by objects still land as `unflatten` puts them.
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for i in 0..40 {
+            fields.push((format!("k{i}"), i.to_string()));
+            fields.push((format!("o.k{i}"), "{}".into()));
+        }
+        for i in (0..40).step_by(3) {
+            fields.push((format!("k{i}.x"), "1".into()));
+            fields.push((format!("o.k{i}.y"), "2".into()));
+            fields.push((format!("o.k{i}"), "{}".into()));
+            fields.push((format!("k{}", i + 1), "\"again\"".into()));
+        }
+        let mut out = Vec::new();
+        write_metadata(&fields, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            unflatten(fields).to_string()
+        );
     }
 
     #[test]
