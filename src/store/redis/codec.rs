@@ -82,22 +82,31 @@ fn stored_path(path: &str) -> (Vec<&str>, usize) {
 /// (keys never contain `.`: the facade expanded dot keys); an empty object is a `{}` leaf
 /// so that it survives; arrays and scalars are leaves.
 pub fn flatten(v: &Map<String, Value>) -> Vec<(String, String)> {
-    fn walk(prefix: &str, m: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+    fn walk(path: &mut String, m: &Map<String, Value>, out: &mut Vec<(String, String)>) {
         for (k, v) in m {
-            let path = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
+            let len = enter(path, k);
             match v {
-                Value::Object(inner) if !inner.is_empty() => walk(&path, inner, out),
-                other => out.push((path, other.to_string())),
+                Value::Object(inner) if !inner.is_empty() => walk(path, inner, out),
+                other => out.push((path.clone(), other.to_string())),
             }
+            path.truncate(len);
         }
     }
     let mut out = Vec::new();
-    walk("", v, &mut out);
+    walk(&mut String::new(), v, &mut out);
     out
+}
+
+/// Appends `.key` (or `key` at the top) to the path being walked; returns the length to
+/// truncate back to. One buffer per walk: building each level's path anew cost the square
+/// of a deep path's length per leaf.
+fn enter(path: &mut String, key: &str) -> usize {
+    let len = path.len();
+    if len > 0 {
+        path.push('.');
+    }
+    path.push_str(key);
+    len
 }
 
 /// One step of a merge script (`updateEntry-2.lua`).
@@ -110,34 +119,33 @@ pub enum MergeOp {
 /// The merge steps of a partial (expanded, nulls as delete markers): deep merge at every
 /// level, arrays replaced, `null` deleting a subtree.
 pub fn merge_ops(partial: &Map<String, Value>) -> Vec<MergeOp> {
-    fn walk(prefix: &str, m: &Map<String, Value>, out: &mut Vec<MergeOp>) {
+    fn walk(path: &mut String, m: &Map<String, Value>, out: &mut Vec<MergeOp>) {
         for (k, v) in m {
-            let path = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
+            let len = enter(path, k);
             match v {
-                Value::Null => out.push(MergeOp::Delete(path)),
-                Value::Object(inner) if inner.is_empty() => out.push(MergeOp::EnsureObject(path)),
+                Value::Null => out.push(MergeOp::Delete(path.clone())),
+                Value::Object(inner) if inner.is_empty() => {
+                    out.push(MergeOp::EnsureObject(path.clone()))
+                }
                 Value::Object(inner) => {
                     // A non-object at `path` is replaced by an object: the script drops a
                     // leaf ancestor before setting a leaf below it.
                     let before = out.len();
-                    walk(&path, inner, out);
+                    walk(path, inner, out);
                     if out[before..]
                         .iter()
                         .all(|o| matches!(o, MergeOp::Delete(_)))
                     {
-                        out.push(MergeOp::EnsureObject(path));
+                        out.push(MergeOp::EnsureObject(path.clone()));
                     }
                 }
-                other => out.push(MergeOp::Set(path, other.to_string())),
+                other => out.push(MergeOp::Set(path.clone(), other.to_string())),
             }
+            path.truncate(len);
         }
     }
     let mut out = Vec::new();
-    walk("", partial, &mut out);
+    walk(&mut String::new(), partial, &mut out);
     out
 }
 
