@@ -174,7 +174,8 @@ enum Node<'a> {
 #[derive(Default)]
 struct Obj<'a> {
     entries: Vec<(&'a str, Node<'a>)>,
-    index: Option<HashMap<&'a str, usize>>,
+    /// Boxed: most objects never need it, and every node carries the field.
+    index: Option<Box<HashMap<&'a str, usize>>>,
 }
 
 impl<'a> Obj<'a> {
@@ -198,7 +199,7 @@ impl<'a> Obj<'a> {
             }
             None if self.entries.len() >= Self::INDEXED_FROM => {
                 let ix = self.entries.iter().enumerate().map(|(i, (k, _))| (*k, i));
-                self.index = Some(ix.collect());
+                self.index = Some(Box::new(ix.collect()));
             }
             None => {}
         }
