@@ -174,8 +174,7 @@ enum Node<'a> {
 #[derive(Default)]
 struct Obj<'a> {
     entries: Vec<(&'a str, Node<'a>)>,
-    /// Boxed: most objects never need it, and every node carries the field.
-    index: Option<Box<HashMap<&'a str, usize>>>,
+    index: Option<HashMap<&'a str, usize>>,
 }
 
 impl<'a> Obj<'a> {
@@ -199,7 +198,7 @@ impl<'a> Obj<'a> {
             }
             None if self.entries.len() >= Self::INDEXED_FROM => {
                 let ix = self.entries.iter().enumerate().map(|(i, (k, _))| (*k, i));
-                self.index = Some(Box::new(ix.collect()));
+                self.index = Some(ix.collect());
             }
             None => {}
         }
