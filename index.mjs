@@ -1,8 +1,7 @@
 // ESM entry: re-exports the CommonJS entry so both module systems share one instance.
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
-const engine = require('./index.js')
+// A static import, not createRequire: file tracers (Nitro's, Vercel's nft) follow static
+// imports only, and a traced copy of this package must include index.js and what it loads.
+import engine from './index.js'
 
 export const {
   MemoryQueueAdapter,

@@ -107,14 +107,24 @@ export interface ModuleOptions {
    */
   values?: 'json' | 'strict'
   /**
-   * The server-sent events route that forwards stream topics to browsers, or `false` for
-   * none. It has no authentication of its own: protect it with server middleware.
-   * @default { route: '/api/_nvent/stream' }
+   * The server-sent events route that forwards stream topics to browsers. Off unless given:
+   * `{ topics: ['playground:*'] }` serves the listed topic patterns (`*` matches any run of
+   * characters) at `route`; a request for any other topic gets 403. The Nitro runtime hook
+   * `nvent:sse:authorize(event, topic)` runs before each subscription and may refuse it by
+   * throwing (e.g. `createError({ statusCode: 401 })`).
+   * @default off
    */
-  sse?: false | { route?: string }
+  sse?: false | SseOptions
 }
 
-type Kind = 'queue' | 'stream' | 'store'
+export interface SseOptions {
+  /** @default '/api/_nvent/stream' */
+  route?: string
+  /** Topic patterns a browser may subscribe to (`*` = any run of characters). */
+  topics: string[]
+}
+
+export type Kind = 'queue' | 'stream' | 'store'
 type ValuesMode = 'json' | 'strict'
 
 /** What the Nitro plugin hands to `createAdapters` and the wiring. */
@@ -147,7 +157,6 @@ export function moduleDefaults(): ModuleOptions {
         prefix: 'nq',
       },
     },
-    sse: { route: DEFAULT_SSE_ROUTE },
     // Present so that `NUXT_NVENT_VALUES` can override it.
     values: 'json',
   }
@@ -230,10 +239,84 @@ export function coordinatorOptions(config: ResolvedNventConfig) {
   }
 }
 
-/** The SSE route, or `null` when it is turned off. */
-export function sseRoute(options: ModuleOptions): string | null {
-  if (options.sse === false) return null
-  return options.sse?.route || DEFAULT_SSE_ROUTE
+/** The SSE route and its topic allow-list, or `null` when it is off (the default). */
+export function sseOptions(options: ModuleOptions): { route: string, topics: string[] } | null {
+  const sse = options.sse
+  if (!sse) return null
+  if (!Array.isArray(sse.topics) || sse.topics.length === 0 || sse.topics.some(t => typeof t !== 'string' || t === '')) {
+    throw new TypeError('nvent: `sse.topics` must list the topic patterns browsers may subscribe to (non-empty strings, `*` as wildcard)')
+  }
+  return { route: sse.route || DEFAULT_SSE_ROUTE, topics: [...sse.topics] }
+}
+
+/**
+ * Whether a requested topic is within an allowed pattern. The request is read literally, so
+ * a request that is itself a pattern (`flow:event:*`) passes only when an allowed pattern
+ * covers it: each of its `*` then falls inside a `*` of the allowed pattern, so every topic
+ * it subscribes to is allowed too. Only `*` is a wildcard (the stream adapters know no other).
+ */
+export function topicAllowed(topic: string, patterns: string[]): boolean {
+  return patterns.some(pattern => globMatch(pattern, topic))
+}
+
+// `*` matches any run of characters (also none); everything else matches itself.
+// Iterative with backtracking to the last `*`: linear in practice, no regex built from input.
+function globMatch(pattern: string, text: string): boolean {
+  let p = 0
+  let t = 0
+  let star = -1
+  let mark = 0
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++
+      t++
+    }
+    else if (p < pattern.length && pattern[p] === '*') {
+      star = p++
+      mark = t
+    }
+    else if (star !== -1) {
+      p = star + 1
+      t = ++mark
+    }
+    else {
+      return false
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++
+  return p === pattern.length
+}
+
+/** Adapter names the engine implements (SPEC §8 built-ins); only these replace nvent's. */
+export const ENGINE_BACKENDS: readonly string[] = ['memory', 'file', 'redis']
+
+/**
+ * The engine's config from nvent's (`useRuntimeConfig().nvent` of nvent 0.5 — already
+ * normalized by nvent, `NUXT_NVENT_*` applied — or the config seed 002's build hook hands
+ * over). Same fallbacks as standalone: `X.redis` ← `connections.redis` ← `REDIS_*`,
+ * `X.file.dataDir` ← `connections.file.dataDir + '/queue'|'/store'` ← `.data/...`.
+ * nvent-only keys (`flow`, `webhooks`, `schema`, `state`, ...) are dropped.
+ */
+export function fromNventConfig(nvent: Record<string, unknown> | undefined, env: Env = {}): ResolvedNventConfig {
+  const n = (nvent ?? {}) as ModuleOptions & { connections?: Record<string, unknown> }
+  const pick = <T extends object>(section: T | undefined, keys: string[]): T | undefined => {
+    if (!isPlainObject(section)) return undefined
+    return Object.fromEntries(Object.entries(section).filter(([k]) => keys.includes(k))) as T
+  }
+  return resolveNventConfig({
+    queue: pick(n.queue, ['adapter', 'redis', 'file', 'prefix', 'defaultJobOptions', 'worker']),
+    stream: pick(n.stream, ['adapter', 'redis', 'prefix']),
+    store: pick(n.store, ['adapter', 'redis', 'file', 'prefix', 'streams']),
+    connections: pick(n.connections, ['redis', 'file']),
+    values: n.values === 'strict' ? 'strict' : undefined,
+  }, env)
+}
+
+/** Which of the kinds nvent's config selects the engine provides, with the selected name. */
+export function engineSelections(config: ResolvedNventConfig): Array<{ kind: Kind, name: string }> {
+  return (['queue', 'stream', 'store'] as const)
+    .map(kind => ({ kind, name: config[kind].adapter }))
+    .filter(({ name }) => ENGINE_BACKENDS.includes(name))
 }
 
 function redisFromEnv(env: Env): RedisConnection {

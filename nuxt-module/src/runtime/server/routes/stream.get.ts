@@ -1,9 +1,13 @@
 // GET <sse.route>?topic=<topic>: forwards one stream-adapter topic (wildcards allowed) to the
 // browser as server-sent events. Each published event arrives as `data: <JSON>\n\n`; the
 // first message is `event: nvent:subscribed` once the subscription is live. The subscription
-// ends when the client disconnects. There is no authentication here: protect the route with
-// server middleware (see the README).
-import { createError, createEventStream, defineEventHandler, getQuery } from '#imports'
+// ends when the client disconnects. The route exists only when `sse.topics` is configured
+// (SPEC §10): a topic outside those patterns gets 403, and the Nitro runtime hook
+// 'nvent:sse:authorize'(event, topic) runs before each subscription; a handler that throws
+// (e.g. `createError({ statusCode: 401 })`) refuses the request with that error.
+import { topics } from '#nvent/sse'
+import { createError, createEventStream, defineEventHandler, getQuery, useNitroApp } from '#imports'
+import { topicAllowed } from '../../config'
 import { useStreamAdapter } from '../utils/adapters'
 
 const PING_MS = 25_000
@@ -13,6 +17,10 @@ export default defineEventHandler(async (event) => {
   if (typeof topic !== 'string' || topic === '') {
     throw createError({ statusCode: 400, statusMessage: 'Query parameter "topic" is required' })
   }
+  if (!topicAllowed(topic, topics)) {
+    throw createError({ statusCode: 403, statusMessage: 'Topic not allowed: add it to `nvent.sse.topics`' })
+  }
+  await useNitroApp().hooks.callHook('nvent:sse:authorize' as never, event, topic)
   const stream = useStreamAdapter()
   const events = createEventStream(event)
   let handle: { unsubscribe: () => unknown }
