@@ -122,6 +122,28 @@ describe('basic fixture (production build)', () => {
 
   test('SSE without a topic, or with an invalid one, is a 400', async () => {
     assert.equal((await fetch(url('/api/_nvent/stream'))).status, 400)
-    assert.equal((await fetch(url('/api/_nvent/stream?topic=a%00b'))).status, 400)
+    assert.equal((await fetch(url('/api/_nvent/stream?topic=fixture:a%00b'))).status, 400)
+  })
+
+  test('SSE: a topic outside `sse.topics` is a 403, also as a broader pattern', async () => {
+    for (const topic of ['other:topic', 'store-sync:append:*', '*', 'fixture*', 'flow:*']) {
+      const res = await fetch(url(`/api/_nvent/stream?topic=${encodeURIComponent(topic)}`))
+      assert.equal(res.status, 403, topic)
+      assert.doesNotMatch(res.headers.get('content-type') ?? '', /event-stream/, topic)
+    }
+  })
+
+  test('SSE: the nvent:sse:authorize hook refuses with its own error (401) and lets authorized requests in', async () => {
+    const topic = 'fixture:private:a'
+    assert.equal((await fetch(url(`/api/_nvent/stream?topic=${encodeURIComponent(topic)}`))).status, 401)
+    assert.equal((await fetch(url(`/api/_nvent/stream?topic=${encodeURIComponent(topic)}&token=wrong`))).status, 401)
+    const sse = await openEventStream(url(`/api/_nvent/stream?topic=${encodeURIComponent(topic)}&token=secret`))
+    try {
+      assert.equal(sse.res.status, 200)
+      await sse.next(m => m.event === 'nvent:subscribed')
+    }
+    finally {
+      sse.close()
+    }
   })
 })

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { freePort, moduleRoot, requireBuiltEngine, run, startProcess } from './helpers.mjs'
+import { files, pack } from './packed-app.mjs'
 
 requireBuiltEngine()
 
@@ -27,53 +28,8 @@ async function timed(label, fn) {
   return result
 }
 
-// `npm pack --json` prints its JSON array on stdout, but a prepack script (the module's
-// build) may print there too, and its log lines start with `[info]`: the array is the part
-// from the line that is a lone `[`.
-async function pack(dir) {
-  const out = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir, stdoutOnly: true })
-  const start = out.search(/^\[$/m)
-  if (start < 0) throw new Error(`npm pack printed no JSON in ${dir}:\n${out.slice(-2000)}`)
-  return join(work, JSON.parse(out.slice(start)).at(-1).filename)
-}
-
-const files = {
-  'package.json': () => JSON.stringify({ name: 'nvent-pack-app', private: true, type: 'module' }, null, 2),
-  'nuxt.config.ts': () => `export default defineNuxtConfig({
-  modules: ['@nvent/nuxt'],
-  nvent: { queue: { adapter: 'memory' }, stream: { adapter: 'memory' }, store: { adapter: 'memory' } },
-  devtools: { enabled: false },
-  telemetry: false,
-  compatibilityDate: '2025-07-15',
-})
-`,
-  'app/app.vue': () => '<template><div>packed app</div></template>\n',
-  'server/functions/greet.ts': () => `export const config = defineFunctionConfig({ queue: { name: 'greetings' } })
-export default defineFunction<{ who: string }, string>(async job => \`hello \${job.data.who}\`)
-`,
-  'server/api/run.post.ts': () => `// Enqueue, wait for the worker, return the job.
-export default defineEventHandler(async (event) => {
-  const { who } = await readBody<{ who: string }>(event)
-  const queue = useQueueAdapter()
-  const id = await queue.enqueue('greetings', { name: 'greet', data: { who } })
-  for (let i = 0; i < 200; i++) {
-    const job = await queue.getJob('greetings', id)
-    if (job && (job.state === 'completed' || job.state === 'failed')) return job
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-  throw createError({ statusCode: 504, statusMessage: 'job did not finish' })
-})
-`,
-  'server/api/kv.post.ts': () => `export default defineEventHandler(async (event) => {
-  const { key, value } = await readBody(event)
-  await useStoreAdapter().kv.set(key, value)
-  return { value: await useStoreAdapter().kv.get(key) }
-})
-`,
-}
-
 before(async () => {
-  const [engineTgz, moduleTgz] = await timed('pack', () => Promise.all([pack(engineRoot), pack(moduleRoot)]))
+  const [engineTgz, moduleTgz] = await timed('pack', () => Promise.all([pack(engineRoot, work), pack(moduleRoot, work)]))
   for (const [path, contents] of Object.entries(files)) {
     await mkdir(join(app, path, '..'), { recursive: true })
     await writeFile(join(app, path), contents())
@@ -118,7 +74,10 @@ test('the copied .output boots outside the app and a worker processes a job', as
 
   const kv = await fetch(`${base}/api/kv`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'k', value: { n: 1 } }) })
   assert.deepEqual(await kv.json(), { value: { n: 1 } })
-  assert.equal((await fetch(`${base}/api/_nvent/stream`)).status, 400, 'the SSE route is there')
+  // The SSE route is off by default: the request falls through to the page renderer.
+  const sse = await fetch(`${base}/api/_nvent/stream?topic=${encodeURIComponent('store-sync:append:*')}`)
+  assert.doesNotMatch(sse.headers.get('content-type') ?? '', /event-stream/)
+  assert.match(sse.headers.get('content-type') ?? '', /text\/html/)
 })
 
 test('the engine stays external: traced into .output/server/node_modules with its .node binary', async () => {

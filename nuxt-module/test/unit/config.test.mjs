@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import { createJiti } from 'jiti'
 
 const jiti = createJiti(import.meta.url)
-const { resolveNventConfig, toRuntimeOptions, moduleDefaults, coordinatorOptions, sseRoute } = await jiti.import('../../src/runtime/config.ts')
+const { resolveNventConfig, toRuntimeOptions, moduleDefaults, coordinatorOptions, sseOptions, topicAllowed, fromNventConfig, engineSelections } = await jiti.import('../../src/runtime/config.ts')
 
 describe('defaults', () => {
   test('no options: file queue and store, memory stream, data under .data, redis on 127.0.0.1:6379', () => {
@@ -49,11 +49,23 @@ describe('defaults', () => {
     assert.deepEqual(coordinatorOptions(c), { prefix: 'x', channels: { storeSync: false, flowEvents: true, clientMessages: true } })
   })
 
-  test('the SSE route has a default and can be turned off', () => {
-    assert.equal(sseRoute(moduleDefaults()), '/api/_nvent/stream')
-    assert.equal(sseRoute({}), '/api/_nvent/stream')
-    assert.equal(sseRoute({ sse: { route: '/events' } }), '/events')
-    assert.equal(sseRoute({ sse: false }), null)
+  test('the SSE route is off unless topics are given (SPEC §10)', () => {
+    assert.equal(sseOptions(moduleDefaults()), null)
+    assert.equal(sseOptions({}), null)
+    assert.equal(sseOptions({ sse: false }), null)
+    assert.deepEqual(sseOptions({ sse: { topics: ['a:*'] } }), { route: '/api/_nvent/stream', topics: ['a:*'] })
+    assert.deepEqual(sseOptions({ sse: { route: '/events', topics: ['x'] } }), { route: '/events', topics: ['x'] })
+    assert.throws(() => sseOptions({ sse: { route: '/events' } }), /sse\.topics/)
+    assert.throws(() => sseOptions({ sse: { topics: [] } }), /sse\.topics/)
+    assert.throws(() => sseOptions({ sse: { topics: [''] } }), /sse\.topics/)
+  })
+
+  test('SSE topic allow-list: `*` matches any run; a requested pattern passes only inside an allowed one', () => {
+    const allowed = ['flow:event:*', 'client:flow:*:x', 'exact']
+    for (const t of ['flow:event:1', 'flow:event:', 'flow:event:*', 'flow:event:a*b', 'client:flow:1:x', 'client:flow:a:b:x', 'exact']) assert.ok(topicAllowed(t, allowed), t)
+    for (const t of ['flow:event', 'flow:*', '*', 'client:flow:1:y', 'client:flow:*', 'exactly', 'xexact', 'store-sync:append:*']) assert.ok(!topicAllowed(t, allowed), t)
+    assert.ok(topicAllowed('anything', ['*']))
+    assert.ok(!topicAllowed('a'.repeat(5000), ['*a*a*a*a*a*b']), 'no match, and no exponential backtracking')
   })
 
   test('the resolver does not mutate its input', () => {
@@ -170,5 +182,37 @@ describe('runtimeConfig (NUXT_NVENT_* overrides)', () => {
   test('the build machine\'s REDIS_* never reaches runtimeConfig', () => {
     const r = toRuntimeOptions({})
     assert.ok(!JSON.stringify(r).includes('127.0.0.1'), 'defaults are applied at server start, not baked in')
+  })
+})
+
+describe('inside nvent: nvent\'s config to the engine\'s', () => {
+  // What nvent 0.5's normalizeModuleOptions puts into runtimeConfig.nvent for its file config.
+  const nventFile = {
+    debug: {},
+    queue: { adapter: 'file', prefix: 'nvent', schema: 'nvent_queue', defaultJobOptions: {}, worker: { concurrency: 2, autorun: true, pollingIntervalMs: 500 }, file: { dataDir: '.data-test' } },
+    stream: { adapter: 'file', prefix: 'nvent' },
+    store: { adapter: 'file', prefix: 'nq-test', schema: 'nvent_store', state: { autoScope: 'always' }, eventTTL: 604800, file: { dataDir: '.data-test' } },
+    connections: { file: { dataDir: '.data' } },
+    flow: { stepTimeout: 300000 },
+    webhooks: {},
+  }
+
+  test('adapters and data dirs as nvent resolved them; nvent-only keys dropped', () => {
+    const c = fromNventConfig(nventFile, {})
+    assert.equal(c.queue.adapter, 'file')
+    assert.deepEqual(c.queue.file, { dataDir: '.data-test' })
+    assert.deepEqual(c.queue.worker, { concurrency: 2, autorun: true, pollingIntervalMs: 500 })
+    assert.equal(c.queue.schema, undefined)
+    assert.equal(c.store.prefix, 'nq-test')
+    assert.equal(c.store.eventTTL, undefined)
+    assert.deepEqual(c.store.file, { dataDir: '.data-test' })
+    assert.deepEqual(engineSelections(c), [{ kind: 'queue', name: 'file' }, { kind: 'stream', name: 'file' }, { kind: 'store', name: 'file' }])
+  })
+
+  test('connections.* and REDIS_* fall back as in standalone; kinds the engine lacks stay nvent\'s', () => {
+    const c = fromNventConfig({ queue: { adapter: 'redis' }, stream: { adapter: 'rabbitmq' }, store: { adapter: 'postgres' }, connections: { redis: { host: 'shared' }, postgres: { connectionString: 'x' } } }, { REDIS_PASSWORD: 'pw' })
+    assert.deepEqual(c.queue.redis, { host: 'shared', port: 6379, password: 'pw' })
+    assert.deepEqual(engineSelections(c), [{ kind: 'queue', name: 'redis' }])
+    assert.deepEqual(engineSelections(fromNventConfig(undefined, {})), [{ kind: 'queue', name: 'file' }, { kind: 'stream', name: 'memory' }, { kind: 'store', name: 'file' }])
   })
 })
