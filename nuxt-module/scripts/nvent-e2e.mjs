@@ -35,9 +35,13 @@ const out = join(nvent, '.nvent-e2e')
 const fixtureConfig = join(nvent, 'test/fixtures/base/nuxt.config.ts')
 const TESTS = ['test/e2e/queue.test.ts', 'test/e2e/store.test.ts', 'test/e2e/flow.test.ts']
 
+// pnpm 10 would otherwise fetch the exact version of nvent's `packageManager` field first.
+// nvent's own scripts call `pnpm` (its `prepare`): this one is first on PATH.
+const PNPM_ENV = { npm_config_manage_package_manager_versions: 'false', CI: '1' }
+
 function sh(command, argv, options = {}) {
   console.log(`$ ${command} ${argv.join(' ')}`)
-  const r = spawnSync(command, argv, { stdio: 'inherit', ...options })
+  const r = spawnSync(command, argv, { stdio: 'inherit', ...options, env: { ...process.env, ...options.env, ...PNPM_ENV } })
   if (r.status !== 0 && !options.allowFail) throw new Error(`${command} exited with ${r.status}`)
   return r.status
 }
@@ -47,6 +51,7 @@ mkdirSync(out, { recursive: true })
 // pnpm, as nvent's workspace uses (packageManager field); from the npm registry, not corepack.
 const tools = join(out, 'tools')
 const pnpm = join(tools, 'node_modules/.bin/pnpm')
+PNPM_ENV.PATH = `${join(tools, 'node_modules/.bin')}:${process.env.PATH}`
 if (!existsSync(pnpm)) {
   mkdirSync(tools, { recursive: true })
   writeFileSync(join(tools, 'package.json'), '{ "private": true }\n')
@@ -95,7 +100,7 @@ function fixtureFor(config, run) {
 
 const summary = {}
 try {
-  sh(pnpm, ['install', '--no-frozen-lockfile', '--store-dir', join(tools, 'pnpm-store')], { cwd: nvent, env: { ...process.env, CI: '1' } })
+  sh(pnpm, ['install', '--no-frozen-lockfile', '--store-dir', join(tools, 'pnpm-store')], { cwd: nvent })
   for (const config of configs) {
     for (const run of runs) {
       const key = `${config}/${run}`
