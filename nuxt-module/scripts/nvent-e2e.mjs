@@ -76,6 +76,9 @@ const rootManifest = readFileSync(rootManifestPath, 'utf8')
 const originalFixture = readFileSync(fixtureConfig, 'utf8')
 const manifest = JSON.parse(rootManifest)
 manifest.devDependencies = { ...manifest.devDependencies, '@nvent/nuxt': `file:${moduleTgz}` }
+// Without `packageManager`, the pnpm that nvent's scripts call runs as it is instead of
+// fetching the pinned version first (restored at the end, like the rest of the manifest).
+delete manifest.packageManager
 manifest.pnpm = { ...manifest.pnpm, overrides: { ...manifest.pnpm?.overrides, '@nvent/engine': `file:${engineTgz}` } }
 writeFileSync(rootManifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
 
@@ -100,7 +103,12 @@ function fixtureFor(config, run) {
 
 const summary = {}
 try {
-  sh(pnpm, ['install', '--no-frozen-lockfile', '--store-dir', join(tools, 'pnpm-store')], { cwd: nvent })
+  // nvent's `prepare` (stub its packages' dist, `nuxi prepare playground`, whose tsconfig the
+  // root tsconfig extends) run here step by step: run as a script, its nested `pnpm` would
+  // switch itself to nvent's pinned version first.
+  sh(pnpm, ['install', '--no-frozen-lockfile', '--ignore-scripts', '--store-dir', join(tools, 'pnpm-store')], { cwd: nvent })
+  sh(pnpm, ['--filter', './packages/**', 'prepack', '--stub'], { cwd: nvent })
+  sh(pnpm, ['exec', 'nuxi', 'prepare', 'playground'], { cwd: nvent })
   for (const config of configs) {
     for (const run of runs) {
       const key = `${config}/${run}`

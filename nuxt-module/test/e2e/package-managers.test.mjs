@@ -62,8 +62,12 @@ const managers = {
   },
   'yarn classic': {
     dir: 'yarn',
-    manifest: () => ({ resolutions: { '@nvent/engine': `file:${engineTgz}`, '@nuxt/kit': KIT_VERSION } }),
-    install: app => run(join(tools, 'node_modules/.bin/yarn'), ['add', '--non-interactive', '--no-lockfile', '--prefer-offline', '--cache-folder', join(tools, 'yarn-cache'), `file:${moduleTgz}`], { cwd: app }),
+    // `yarn add` looks the engine up in the registry before applying resolutions; `install` does not.
+    manifest: () => ({
+      dependencies: { '@nvent/nuxt': `file:${moduleTgz}` },
+      resolutions: { '@nvent/engine': `file:${engineTgz}`, '**/@nvent/engine': `file:${engineTgz}`, '@nuxt/kit': KIT_VERSION },
+    }),
+    install: app => run(join(tools, 'node_modules/.bin/yarn'), ['install', '--non-interactive', '--no-lockfile', '--prefer-offline', '--cache-folder', join(tools, 'yarn-cache')], { cwd: app }),
     check: app => assert.ok(existsSync(join(app, 'node_modules/@nvent/engine/index.js'))),
   },
 }
