@@ -7,9 +7,12 @@ import { register, viaBuildHook } from '#nvent/host'
 import { defineNitroPlugin } from '#imports'
 import { closeEngineAdapters, engineAdapters } from './provider'
 
+// nvent's hook is typed by nvent (if at all), not by this package.
+type Hooks = { hook: (name: string, fn: () => Promise<void>) => unknown }
+
 export default defineNitroPlugin((nitroApp) => {
   if (!viaBuildHook) {
-    nitroApp.hooks.hook('nvent:register-adapters' as never, async () => {
+    ;(nitroApp.hooks as unknown as Hooks).hook('nvent:register-adapters', async () => {
       const { selected } = await engineAdapters()
       for (const { kind, name, adapter } of selected) register[kind](name, adapter)
     })

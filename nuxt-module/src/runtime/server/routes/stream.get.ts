@@ -20,7 +20,7 @@ export default defineEventHandler(async (event) => {
   if (!topicAllowed(topic, topics)) {
     throw createError({ statusCode: 403, statusMessage: 'Topic not allowed: add it to `nvent.sse.topics`' })
   }
-  await useNitroApp().hooks.callHook('nvent:sse:authorize' as never, event, topic)
+  await useNitroApp().hooks.callHook('nvent:sse:authorize', event, topic)
   const stream = useStreamAdapter()
   const events = createEventStream(event)
   let handle: { unsubscribe: () => unknown }
