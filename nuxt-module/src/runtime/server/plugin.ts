@@ -45,7 +45,7 @@ async function start(hooks: Hooks): Promise<void> {
   await hooks.callHook('nvent:registerAdapter', registry, config)
 
   // The engine types a section's `redis` as a plain record; ours is its RedisConnection.
-  const adapters = await createAdapters({ queue: config.queue, stream: config.stream, store: config.store } as AdaptersConfig)
+  const adapters = await createAdapters({ queue: config.queue, stream: config.stream, store: config.store } as unknown as AdaptersConfig)
   state.adapters = adapters
   const wiring = createWiringRegistry({
     streamCoordinator: { bus: getEventBus(), store: adapters.store, stream: adapters.stream, ...coordinatorOptions(config) },
