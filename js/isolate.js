@@ -55,6 +55,11 @@ function callUser(fn, a, b, ok, fail) {
   } catch (e) {
     return fail(e)
   }
+  adopt(r, ok, fail)
+}
+
+/** Hands a callback's result `r` to `ok` or, when it is a thenable that fails, to `fail`. */
+function adopt(r, ok, fail) {
   if (r === null || (typeof r !== 'object' && typeof r !== 'function')) return ok(r)
   let then
   try {
@@ -87,11 +92,23 @@ function callUser(fn, a, b, ok, fail) {
  * a failing `'*'` handler cannot loop through its own reports.
  */
 function isolate(source, fn, bus) {
+  // The sync path (most bus handlers) allocates nothing per call: the failure closure is
+  // made only for a result that is an object (a Promise to watch).
+  const failed = (guard, e) =>
+    guard ? lastResort('an nvent.error handler failed', e) : report(source, e, bus)
   return (arg) => {
-    const guard = arg !== null && typeof arg === 'object' && isErrorEvent(arg)
-    callUser(fn, arg, undefined, ignore, (e) =>
-      guard ? lastResort('an nvent.error handler failed', e) : report(source, e, bus),
-    )
+    // Read before the handler runs: a handler cannot turn its own failure report into
+    // something that is reported again.
+    const guard = isErrorEvent(arg)
+    let r
+    try {
+      r = fn(arg)
+    } catch (e) {
+      return failed(guard, e)
+    }
+    if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
+      adopt(r, ignore, (e) => failed(guard, e))
+    }
   }
 }
 
@@ -100,6 +117,7 @@ function ignore() {}
 // `arg` may be a caller's own event object (bus.publish): reading its `type` runs no more
 // user code than publish itself did, but is guarded all the same.
 function isErrorEvent(arg) {
+  if (arg === null || typeof arg !== 'object') return false
   try {
     return arg.type === 'nvent.error'
   } catch {
