@@ -34,9 +34,9 @@ const COUNT: usize = 512;
 const WRONG_TYPE_PAUSE: Duration = Duration::from_secs(1);
 
 /// How long `unsubscribe` waits, beyond the command timeout, for the entries it owes: one
-/// blocked `XREAD` ends within [`BLOCK_MS`], and the one after it reads them. Past that the
-/// follower cannot read (the connection is down) and the subscription ends without them.
-const DRAIN_LIMIT: Duration = Duration::from_millis(2 * BLOCK_MS);
+/// blocked `XREAD` ends within [`tail::BLOCK`], and the one after it reads them. Past that
+/// the follower cannot read (the connection is down) and the subscription ends without them.
+const DRAIN_LIMIT: Duration = Duration::from_millis(2 * tail::BLOCK.as_millis() as u64);
 
 type Entry = (String, Vec<(String, String)>);
 /// An `XREAD` reply: per stream its key and entries; `None` when the block timed out.
