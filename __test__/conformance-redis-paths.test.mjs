@@ -28,7 +28,7 @@ function run(env) {
 }
 
 /** The failing tests' lines of a TAP report, for the assertion message. */
-const failures = (out) => out.split('\n').filter((l) => /not ok|error:|expected|actual/.test(l)).slice(0, 60).join('\n')
+const failures = (out) => out.split('\n').filter((l) => /not ok|error:|expected|actual|^\s+[+-] /.test(l)).slice(0, 120).join('\n')
 
 const paths = [
   { name: 'redis-noloop', env: { NVENT_CONFORMANCE: 'redis-noloop', NVENT_LOOP_IO: '0' }, skip: !haveRedis() && 'redis-server not installed' },
