@@ -651,6 +651,43 @@ describe('redis queue: processes and faults', { skip }, () => {
     assert.deepEqual([...new Set(adds)], [LONE, MANY])
   })
 
+  test('a bulk add hands its first job to this idle worker; the wake for the rest never overtakes it (JS thread slow to read the reply)', async () => {
+    // The add script takes the first job for this instance's idle worker (in its reply) and
+    // publishes a wake for the job left waiting. The wake comes on the pub/sub connection,
+    // read on the runtime; the reply on the event-loop connection, read by the JS thread.
+    // A busy JS thread lets the wake arrive first: it found the worker "idle" and took the
+    // second job into the slot the first job holds, so the second started first (the
+    // redis-layout flake: '3' !== '2').
+    const q = unique('overtake')
+    const base = `ot:queue:{${q}}:`
+    const a = adapter({ connection: jobs.connection, prefix: 'ot' })
+    const started = []
+    let hold = gate()
+    await a.registerWorker(q, 'job', async (job) => {
+      started.push(job.data)
+      await hold.promise
+    }, { concurrency: 1 })
+    for (let round = 0; round < 3; round++) {
+      const at = started.length
+      await until('the worker to register as idle', async () => (await jobs.cmd('ZCARD', `${base}idle`)) === 1)
+      // Warm: the event-loop connection carries the add (the reply is then read by this thread).
+      await a.getJob(q, 'warm')
+      const ids = a.enqueueBulk(q, [{ name: 'job', data: `${round}:first` }, { name: 'job', data: `${round}:second` }])
+      const busyUntil = Date.now() + 400
+      while (Date.now() < busyUntil) {} // the JS thread reads nothing meanwhile
+      await ids
+      await until(`round ${round}: a job to start`, () => started.length > at)
+      assert.equal(started[at], `${round}:first`, `round ${round}: started ${started.slice(at)}`)
+      hold.open()
+      await until(`round ${round}: the second job`, () => started.length === at + 2)
+      assert.deepEqual(started.slice(at), [`${round}:first`, `${round}:second`])
+      const finish = hold
+      hold = gate()
+      finish.open()
+      await until(`round ${round}: both complete`, async () => (await a.getJobCounts(q)).completed === (round + 1) * 2)
+    }
+  })
+
   test('jobs a closing worker took but never started wait again at the head, in order', async () => {
     const q = unique('release')
     const producer = adapter({ connection: jobs.connection, prefix: 'rl' })

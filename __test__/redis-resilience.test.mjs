@@ -5,25 +5,13 @@
 // with no password in the message), a least-privilege ACL user, and TLS with a throwaway CA.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { RedisStoreAdapter, RedisStreamAdapter, getEventBus } from '../index.mjs'
-import { haveRedis, startRedis, freePort } from './helpers/redis-server.mjs'
+import { spawnSync } from 'node:child_process'
+import { RedisStoreAdapter, RedisStreamAdapter, RedisQueueAdapter, getEventBus } from '../index.mjs'
+import { haveRedis, haveOpenssl, startRedis, startTlsRedis } from './helpers/redis-server.mjs'
 import { unique, settle } from './helpers/expect.mjs'
 import { waitFor } from './helpers/wait.mjs'
 
 const skip = !haveRedis() && 'redis-server not installed'
-
-function haveOpenssl() {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe('redis: outages', { skip }, () => {
   test('a restarted server: NVENT_BACKEND_UNAVAILABLE during the outage, success after', async () => {
@@ -81,6 +69,61 @@ describe('redis: outages', { skip }, () => {
     } finally {
       server.resume()
       await store.close()
+      await stream.close()
+      await server.close()
+    }
+  })
+
+  test('a frozen server: queue calls and publish reject at commandTimeout, not up to 1.25x it, and work after SIGCONT', async () => {
+    // The event-loop connection's watchdog used to check every timeout/4, so a call could
+    // wait up to 1.25x commandTimeout (6.25 s of 5 s). Five rounds: the old code passed a
+    // round with probability 0.4 (200 of its 500 ms of slack), all five about 1%.
+    const T = 2000
+    const MARGIN = 200
+    const server = await startRedis()
+    const connection = { ...server.connection, commandTimeout: T }
+    const queue = new RedisQueueAdapter({ connection, prefix: unique('frozen') })
+    const stream = new RedisStreamAdapter({ connection, prefix: unique('frozen') })
+    const q = unique('frozen:q')
+    const topic = unique('frozen:t')
+    const calls = {
+      enqueue: () => queue.enqueue(q, { name: 'job', data: {} }),
+      getJob: () => queue.getJob(q, 'nope'),
+      publish: () => stream.publish(topic, { type: 't' }),
+    }
+    try {
+      for (let round = 0; round < 5; round++) {
+        // Working again (the event-loop connection reopened and in use), then frozen.
+        await waitFor(async () => {
+          try {
+            for (const f of Object.values(calls)) await f()
+            return true
+          } catch (e) {
+            assert.equal(e.code, 'NVENT_BACKEND_UNAVAILABLE')
+            return false
+          }
+        }, { what: 'calls work (again)', intervalMs: 100, timeoutMs: 20000 })
+        for (const f of Object.values(calls)) await f()
+        server.pause()
+        try {
+          const results = await Promise.all(Object.entries(calls).map(async ([name, f]) => {
+            const t0 = Date.now()
+            const e = await f().then(() => null, (e) => e)
+            return { name, ms: Date.now() - t0, code: e?.code }
+          }))
+          for (const r of results) {
+            assert.equal(r.code, 'NVENT_BACKEND_UNAVAILABLE', `${r.name} rejected`)
+            assert.ok(r.ms < T + MARGIN, `round ${round}: ${r.name} rejected after ${r.ms} ms (commandTimeout ${T})`)
+          }
+        } finally {
+          server.resume()
+        }
+      }
+      await waitFor(async () => calls.enqueue().then(() => true, () => false), { what: 'enqueue after SIGCONT', intervalMs: 100 })
+      await calls.publish()
+    } finally {
+      server.resume()
+      await queue.close()
       await stream.close()
       await server.close()
     }
@@ -203,21 +246,82 @@ describe('redis: credentials', { skip }, () => {
   })
 })
 
+describe('redis: error codes of server replies', { skip }, () => {
+  test('a missing or wrong password is NVENT_AUTH from every entry point, subscribe included, at once', async () => {
+    const SECRET = 'only-the-server-knows'
+    const server = await startRedis({ extra: ['--requirepass', SECRET] })
+    try {
+      for (const password of [undefined, 'wrong-' + SECRET]) {
+        // A long connect timeout: a subscribe must not wait it out before failing.
+        const connection = { ...server.connection, password, connectTimeout: 20000, commandTimeout: 20000 }
+        const store = new RedisStoreAdapter({ connection })
+        const stream = new RedisStreamAdapter({ connection })
+        const queue = new RedisQueueAdapter({ connection })
+        const calls = {
+          'index.add': () => store.index.add('i', 'a', 1),
+          'kv.get': () => store.kv.get('k'),
+          enqueue: () => queue.enqueue('q', { name: 'job', data: {} }),
+          'stream.subscribe': () => stream.subscribe('t', () => {}),
+          'group subscribe': () => stream.subscribe('t', () => {}, { group: 'g' }),
+          publish: () => stream.publish('t', { type: 't' }),
+          'store.stream.subscribe': () => store.stream.subscribe('s', () => {}),
+        }
+        try {
+          for (const [name, f] of Object.entries(calls)) {
+            const t0 = Date.now()
+            await assert.rejects(f(), (e) => {
+              assert.equal(e.code, 'NVENT_AUTH', `${name} (password ${password ? 'wrong' : 'missing'}): ${e.message}`)
+              assert.ok(!e.message.includes(SECRET))
+              return true
+            })
+            assert.ok(Date.now() - t0 < 10000, `${name} failed at once, not after the connect timeout`)
+          }
+        } finally {
+          await store.close()
+          await stream.close()
+          await queue.close()
+        }
+      }
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('server errors get the code of their cause, never NVENT_INTERNAL', async () => {
+    const server = await startRedis({ extra: ['--databases', '4'] })
+    const badDb = new RedisStoreAdapter({ connection: { ...server.connection, db: 99 } })
+    const badDbQueue = new RedisQueueAdapter({ connection: { ...server.connection, db: 99 } })
+    const store = new RedisStoreAdapter({ connection: server.connection })
+    try {
+      for (const f of [() => badDb.kv.get('k'), () => badDbQueue.enqueue('q', { name: 'job', data: {} })]) {
+        await assert.rejects(f(), (e) => {
+          assert.equal(e.code, 'NVENT_INVALID_ARGUMENT', e.message)
+          assert.match(e.message, /connection\.db 99/)
+          return true
+        })
+      }
+      // The store owns `version`; someone overwrote it with text.
+      const key = unique('corrupt')
+      await store.index.add(key, 'a', 1, { n: 1 })
+      await server.cmd('HSET', `${key}:meta:a`, 'version', 'not-a-number')
+      for (const f of [() => store.index.update(key, 'a', { m: 2 }), () => store.index.increment(key, 'a', 'n', 1)]) {
+        await assert.rejects(f(), (e) => {
+          assert.equal(e.code, 'NVENT_CORRUPT', e.message)
+          return true
+        })
+      }
+    } finally {
+      await badDb.close()
+      await badDbQueue.close()
+      await store.close()
+      await server.close()
+    }
+  })
+})
+
 describe('redis: TLS', { skip: skip || (!haveOpenssl() && 'openssl not installed') }, () => {
   test('rediss:// with a CA made for the test', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nvent-tls-'))
-    const f = (n) => join(dir, n)
-    const ssl = (...a) => execFileSync('openssl', a, { stdio: 'ignore' })
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=nvent test CA')
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost')
-    const ext = f('ext.cnf')
-    execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > '${ext}'`])
-    ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '1', '-extfile', ext)
-    const tlsPort = await freePort()
-    const server = await startRedis({
-      extra: ['--tls-port', String(tlsPort), '--tls-cert-file', f('server.crt'), '--tls-key-file', f('server.key'), '--tls-ca-cert-file', f('ca.crt'), '--tls-auth-clients', 'no'],
-    })
-    const ca = readFileSync(f('ca.crt'), 'utf8')
+    const { server, tlsPort, ca } = await startTlsRedis()
     const store = new RedisStoreAdapter({ connection: { url: `rediss://127.0.0.1:${tlsPort}`, tls: { ca } } })
     const untrusted = new RedisStoreAdapter({ connection: { url: `rediss://127.0.0.1:${tlsPort}`, connectTimeout: 2000 } })
     const stream = new RedisStreamAdapter({ connection: { host: '127.0.0.1', port: tlsPort, tls: { ca } } })
@@ -235,7 +339,6 @@ describe('redis: TLS', { skip: skip || (!haveOpenssl() && 'openssl not installed
       await untrusted.close()
       await stream.close()
       await server.close()
-      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
@@ -281,6 +384,50 @@ describe('redis: stream retention and poison messages', { skip }, () => {
     }
   })
 
+  test('names never collide with engine keys: the topic orders:dead is not the dead letters of orders', async () => {
+    const server = await startRedis()
+    const prefix = 'nc'
+    const stream = new RedisStreamAdapter({ connection: server.connection, prefix, claimIdleMs: 100, maxDeliveries: 1 })
+    const queue = new RedisQueueAdapter({ connection: server.connection, prefix })
+    try {
+      const orders = unique('orders')
+      const dead = `${orders}:dead`
+      // A poison message of `orders` (delivered twice, never acknowledged) goes to its dead letters.
+      await server.cmd('XGROUP', 'CREATE', `${prefix}:stream:${orders}`, 'g', '$', 'MKSTREAM')
+      await stream.publish(orders, { type: 't', data: 'poison' })
+      await server.cmd('XREADGROUP', 'GROUP', 'g', 'crashy', 'STREAMS', `${prefix}:stream:${orders}`, '>')
+      await server.cmd('XREADGROUP', 'GROUP', 'g', 'crashy', 'STREAMS', `${prefix}:stream:${orders}`, '0')
+      const ordersGot = []
+      const deadGroup = []
+      const deadReplay = []
+      await stream.subscribe(orders, (m) => ordersGot.push(m.data), { group: 'g' })
+      await stream.subscribe(dead, (m) => deadGroup.push(m.data), { group: 'g' })
+      await waitFor(async () => (await server.cmd('XLEN', `${prefix}:dead:${orders}`)) === 1, { what: 'the dead letter', timeoutMs: 10000 })
+      // The topic `orders:dead` is a topic of its own: its publishes reach its subscribers,
+      // not the dead letters of `orders`, and its subscribers never read those.
+      await stream.publish(dead, { type: 't', data: 'own' })
+      await stream.subscribe(dead, (m) => deadReplay.push(m.data), { fromBeginning: true })
+      await waitFor(() => deadGroup.length === 1 && deadReplay.length === 1, { what: 'the own message of orders:dead' })
+      await stream.publish(orders, { type: 't', data: 'fine' })
+      await waitFor(() => ordersGot.length === 1, { what: 'the next message of orders' })
+      assert.deepEqual(deadGroup, ['own'])
+      assert.deepEqual(deadReplay, ['own'])
+      assert.deepEqual(ordersGot, ['fine'])
+      assert.equal(await server.cmd('XLEN', `${prefix}:dead:${orders}`), 1)
+      // Queues: `q:jobs` and `q` share no key.
+      const q = unique('q')
+      await queue.enqueue(q, { name: 'a', data: 1 })
+      await queue.enqueue(`${q}:jobs`, { name: 'b', data: 2 })
+      await queue.enqueue(`${q}:jobs`, { name: 'c', data: 3 })
+      assert.equal((await queue.getJobs(q)).length, 1)
+      assert.equal((await queue.getJobs(`${q}:jobs`)).length, 2)
+    } finally {
+      await stream.close()
+      await queue.close()
+      await server.close()
+    }
+  })
+
   test('a message delivered too often goes to the dead-letter stream, not to a member', async () => {
     const server = await startRedis()
     const stream = new RedisStreamAdapter({ connection: server.connection, prefix: 'dl', claimIdleMs: 100, maxDeliveries: 2 })
@@ -295,8 +442,10 @@ describe('redis: stream retention and poison messages', { skip }, () => {
       await server.cmd('XREADGROUP', 'GROUP', 'g', 'crashy', 'STREAMS', key, '0')
       const got = []
       await stream.subscribe(topic, (m) => got.push(m.data), { group: 'g' })
-      await waitFor(async () => (await server.cmd('XLEN', `${key}:dead`)) === 1, { what: 'a dead letter', timeoutMs: 10000 })
-      const [[, fields]] = await server.cmd('XRANGE', `${key}:dead`, '-', '+')
+      // Dead letters have a namespace of their own (docs/REDIS.md: names never collide).
+      const dead = `dl:dead:${topic}`
+      await waitFor(async () => (await server.cmd('XLEN', dead)) === 1, { what: 'a dead letter', timeoutMs: 10000 })
+      const [[, fields]] = await server.cmd('XRANGE', dead, '-', '+')
       assert.equal(JSON.parse(fields[1]).data, 'poison')
       await waitFor(async () => (await server.cmd('XPENDING', key, 'g'))[0] === 0, { what: 'acknowledged' })
       assert.deepEqual(got, [])

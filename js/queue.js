@@ -59,6 +59,9 @@ function reasonOf(e) {
 }
 
 /** The `ctx` a handler receives (SPEC §5). Methods on the prototype: no closures per job. */
+/** Pause before a worker takes again after a failed take (see Runner.retryTake). */
+const TAKE_RETRY_MS = 250
+
 class JobContext {
   // Private fields: the adapter and the attempt's token stay out of the handler's view
   // (and cost far less per job than non-enumerable properties).
@@ -122,7 +125,27 @@ class Runner {
       this.taking = false
       return this.adapter._fail('take', e)
     }
-    whenDone(r, (t) => this.accept(t), (e) => ((this.taking = false), this.adapter._fail('take', e)))
+    whenDone(r, (t) => this.accept(t), (e) => {
+      this.taking = false
+      this.adapter._fail('take', e)
+      this.retryTake(e)
+    })
+  }
+
+  /**
+   * After a take failed (Redis unreachable, a dead connection being replaced): take again
+   * after a pause. The failed take did not register this worker as idle, and a wake-up
+   * that came while it was in flight was spent on it, so without this a job added
+   * meanwhile would wait for the next add. The timer is unreferenced: it never keeps the
+   * process alive.
+   */
+  retryTake(e) {
+    if (this.closing || this.retryTimer || (e && e.code === 'NVENT_CLOSED')) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.pump()
+    }, TAKE_RETRY_MS)
+    this.retryTimer.unref?.()
   }
 
   /**

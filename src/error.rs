@@ -90,35 +90,119 @@ impl NventError {
     }
 
     /// Rebuilds an error from a code and message that crossed a boundary (a JS adapter
-    /// rejecting with an `NventError`). Unknown codes become `Internal`.
+    /// rejecting with an `NventError`). The message is usually one this enum displayed
+    /// (an engine error relayed by a JS adapter), so the words `Display` adds around a
+    /// variant's data are taken off again: the rebuilt error displays the message as it
+    /// came, not "the store is closed is closed". Unknown codes become `Internal`.
     pub fn from_code(code: &str, message: String, path: Option<String>) -> Self {
         let path = path.unwrap_or_else(|| "$".to_string());
+        let m = message.as_str();
+        let strip = |prefix: &str, suffix: &str| -> String {
+            m.strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix(suffix))
+                .unwrap_or(m)
+                .to_string()
+        };
         match code {
+            // `what: ""` displays the reason alone (see `Display`).
             "NVENT_INVALID_NAME" => NventError::InvalidName {
-                what: "name",
+                what: "",
                 reason: message,
             },
             "NVENT_INVALID_ARGUMENT" => NventError::InvalidArgument { message },
             "NVENT_NOT_SERIALIZABLE" => NventError::NotSerializable {
+                reason: strip(&format!("value at {path} cannot be stored as JSON: "), ""),
                 path,
-                reason: message,
             },
             "NVENT_CIRCULAR" => NventError::Circular { path },
-            "NVENT_PAYLOAD_TOO_LARGE" => NventError::PayloadTooLarge { size: 0, limit: 0 },
-            "NVENT_NESTING_TOO_DEEP" => NventError::NestingTooDeep { path, limit: 0 },
-            "NVENT_NOT_FOUND" => NventError::NotFound { what: message },
-            "NVENT_VERSION_CONFLICT" => NventError::VersionConflict {
-                what: message,
-                attempts: 0,
+            "NVENT_PAYLOAD_TOO_LARGE" => {
+                let (size, limit) = m
+                    .strip_prefix("value is ")
+                    .and_then(|r| r.strip_suffix(" bytes"))
+                    .and_then(|r| r.split_once(" bytes of JSON, over the limit of "))
+                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                    .unwrap_or((0, 0));
+                NventError::PayloadTooLarge { size, limit }
+            }
+            "NVENT_NESTING_TOO_DEEP" => NventError::NestingTooDeep {
+                limit: m
+                    .strip_prefix("value nests deeper than ")
+                    .and_then(|r| r.split_once(' '))
+                    .and_then(|(n, _)| n.parse().ok())
+                    .unwrap_or(0),
+                path,
             },
-            "NVENT_LOCK_LOST" => NventError::LockLost { job_id: message },
-            "NVENT_CLOSED" => NventError::Closed { what: message },
-            "NVENT_BACKEND_UNAVAILABLE" => NventError::BackendUnavailable { message },
+            "NVENT_NOT_FOUND" => NventError::NotFound {
+                what: strip("", " not found"),
+            },
+            "NVENT_VERSION_CONFLICT" => {
+                let parsed = m
+                    .strip_suffix(" attempts")
+                    .and_then(|r| {
+                        r.split_once(" kept changing under concurrent writers; gave up after ")
+                    })
+                    .and_then(|(what, n)| Some((what.to_string(), n.parse().ok()?)));
+                let (what, attempts) = parsed.unwrap_or((message, 0));
+                NventError::VersionConflict { what, attempts }
+            }
+            "NVENT_LOCK_LOST" => NventError::LockLost {
+                job_id: strip(
+                    "job ",
+                    ": the worker lost its lease; the result was refused",
+                ),
+            },
+            "NVENT_UNKNOWN_ADAPTER" => {
+                // "unknown {kind} adapter '{name}'; available: {list}"
+                let parsed = m
+                    .strip_prefix("unknown ")
+                    .and_then(|r| r.split_once(" adapter '"))
+                    .and_then(|(kind, r)| {
+                        let (name, list) = r.split_once("'; available: ")?;
+                        let kind = ["queue", "stream", "store"]
+                            .into_iter()
+                            .find(|k| *k == kind)?;
+                        Some((kind, name.to_string(), list))
+                    });
+                match parsed {
+                    Some((kind, name, list)) => NventError::UnknownAdapter {
+                        kind,
+                        name,
+                        available: list
+                            .split(", ")
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect(),
+                    },
+                    // `kind: ""` displays the name alone (see `Display`).
+                    None => NventError::UnknownAdapter {
+                        kind: "",
+                        name: message,
+                        available: Vec::new(),
+                    },
+                }
+            }
+            "NVENT_CLOSED" => NventError::Closed {
+                what: strip("", " is closed"),
+            },
+            "NVENT_BACKEND_UNAVAILABLE" => NventError::BackendUnavailable {
+                message: strip("backend unavailable: ", ""),
+            },
             "NVENT_TIMEOUT" => NventError::Timeout { message },
-            "NVENT_AUTH" => NventError::Auth { message },
-            "NVENT_IO" => NventError::Io { message },
-            "NVENT_CORRUPT" => NventError::Corrupt { message },
-            "NVENT_DATA_DIR_LOCKED" => NventError::DataDirLocked { dir: message },
+            "NVENT_AUTH" => NventError::Auth {
+                message: strip("authentication failed: ", ""),
+            },
+            "NVENT_IO" => NventError::Io {
+                message: strip("I/O error: ", ""),
+            },
+            "NVENT_CORRUPT" => NventError::Corrupt {
+                message: strip("corrupt data: ", ""),
+            },
+            "NVENT_DATA_DIR_LOCKED" => NventError::DataDirLocked {
+                dir: strip("data directory ", " is owned by another adapter or process"),
+            },
+            "NVENT_INTERNAL" => NventError::Internal {
+                message: strip("internal error: ", ""),
+            },
             _ => NventError::Internal { message },
         }
     }
@@ -147,6 +231,8 @@ impl NventError {
 impl fmt::Display for NventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // `what` is empty when the error was rebuilt from a relayed message.
+            NventError::InvalidName { what: "", reason } => f.write_str(reason),
             NventError::InvalidName { what, reason } => write!(f, "invalid {what}: {reason}"),
             NventError::InvalidArgument { message } => f.write_str(message),
             NventError::NotSerializable { path, reason } => {
@@ -173,6 +259,8 @@ impl fmt::Display for NventError {
                 f,
                 "job {job_id}: the worker lost its lease; the result was refused"
             ),
+            // `kind` is empty when the error was rebuilt from a relayed message.
+            NventError::UnknownAdapter { kind: "", name, .. } => f.write_str(name),
             NventError::UnknownAdapter {
                 kind,
                 name,
@@ -205,19 +293,108 @@ impl std::error::Error for NventError {}
 mod tests {
     use super::*;
 
+    /// One error of every variant: the `match` makes a new variant fail to compile here
+    /// until it has a sample.
+    fn samples() -> Vec<NventError> {
+        let all = vec![
+            NventError::InvalidName {
+                what: "key",
+                reason: "must not be empty".into(),
+            },
+            NventError::invalid_argument("ttl must be positive"),
+            NventError::NotSerializable {
+                path: "$.a".into(),
+                reason: "a function".into(),
+            },
+            NventError::Circular { path: "$.a".into() },
+            NventError::PayloadTooLarge {
+                size: 20,
+                limit: 10,
+            },
+            NventError::NestingTooDeep {
+                path: "$.a.b".into(),
+                limit: 128,
+            },
+            NventError::not_found("job 7"),
+            NventError::VersionConflict {
+                what: "entry a of index i".into(),
+                attempts: 8,
+            },
+            NventError::LockLost { job_id: "1".into() },
+            NventError::UnknownAdapter {
+                kind: "store",
+                name: "pg".into(),
+                available: vec!["memory".into(), "file".into()],
+            },
+            NventError::closed("the store"),
+            NventError::BackendUnavailable {
+                message: "redis at h:1 is unreachable".into(),
+            },
+            NventError::Timeout {
+                message: "job 1 timed out after 5 ms".into(),
+            },
+            NventError::Auth {
+                message: "redis refused the credentials".into(),
+            },
+            NventError::Io {
+                message: "disk full".into(),
+            },
+            NventError::Corrupt {
+                message: "bad crc".into(),
+            },
+            NventError::DataDirLocked { dir: "/d".into() },
+            NventError::internal("a bug"),
+        ];
+        for e in &all {
+            match e {
+                NventError::InvalidName { .. }
+                | NventError::InvalidArgument { .. }
+                | NventError::NotSerializable { .. }
+                | NventError::Circular { .. }
+                | NventError::PayloadTooLarge { .. }
+                | NventError::NestingTooDeep { .. }
+                | NventError::NotFound { .. }
+                | NventError::VersionConflict { .. }
+                | NventError::LockLost { .. }
+                | NventError::UnknownAdapter { .. }
+                | NventError::Closed { .. }
+                | NventError::BackendUnavailable { .. }
+                | NventError::Timeout { .. }
+                | NventError::Auth { .. }
+                | NventError::Io { .. }
+                | NventError::Corrupt { .. }
+                | NventError::DataDirLocked { .. }
+                | NventError::Internal { .. } => {}
+            }
+        }
+        all
+    }
+
     #[test]
     fn every_code_round_trips_through_from_code() {
-        let samples = [
-            NventError::invalid_argument("x"),
-            NventError::not_found("x"),
-            NventError::closed("x"),
-            NventError::Circular { path: "$.a".into() },
-            NventError::LockLost { job_id: "1".into() },
-            NventError::DataDirLocked { dir: "/d".into() },
-        ];
-        for e in samples {
+        let all = samples();
+        let codes: std::collections::HashSet<_> = all.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), all.len(), "one sample per code");
+        for e in all {
             let back = NventError::from_code(e.code(), e.to_string(), e.path().map(String::from));
             assert_eq!(back.code(), e.code());
+            // The message as it came, not doubled ("the store is closed is closed").
+            assert_eq!(back.to_string(), e.to_string(), "{}", e.code());
+            assert_eq!(back.path(), e.path());
+            // Relayed twice (a JS adapter wrapping another): still the same message.
+            let again =
+                NventError::from_code(back.code(), back.to_string(), back.path().map(String::from));
+            assert_eq!(again.to_string(), e.to_string(), "{} twice", e.code());
+        }
+        // A relayed message that this enum did not make is kept as it came.
+        for code in [
+            "NVENT_CLOSED",
+            "NVENT_INVALID_NAME",
+            "NVENT_UNKNOWN_ADAPTER",
+        ] {
+            let e = NventError::from_code(code, "custom words".into(), None);
+            assert_eq!(e.code(), code);
+            assert!(e.to_string().contains("custom words"), "{e}");
         }
         assert_eq!(
             NventError::from_code("EWHAT", "m".into(), None).code(),

@@ -2,7 +2,7 @@
 // temp dir, never the machine's 6379 server, killed when the test process ends. `cmd()`
 // talks RESP over a plain socket, so tests can read keys with raw commands.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
@@ -154,4 +154,39 @@ export async function startRedis({ extra = [], appendonly = false, pingPort } = 
   }
   await server.start()
   return server
+}
+
+export function haveOpenssl() {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Starts a redis-server that also listens with TLS, on certificates made here by openssl
+ * (a throwaway CA and a server certificate for 127.0.0.1). Resolves with the server, the
+ * TLS port and the CA's PEM text; `server.close()` removes the certificates too.
+ */
+export async function startTlsRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'nvent-tls-'))
+  const f = (n) => join(dir, n)
+  const ssl = (...a) => execFileSync('openssl', a, { stdio: 'ignore' })
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=nvent test CA')
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost')
+  const ext = f('ext.cnf')
+  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > '${ext}'`])
+  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '1', '-extfile', ext)
+  const tlsPort = await freePort()
+  const server = await startRedis({
+    extra: ['--tls-port', String(tlsPort), '--tls-cert-file', f('server.crt'), '--tls-key-file', f('server.key'), '--tls-ca-cert-file', f('ca.crt'), '--tls-auth-clients', 'no'],
+  })
+  const close = server.close
+  server.close = async () => {
+    await close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return { server, tlsPort, ca: readFileSync(f('ca.crt'), 'utf8') }
 }

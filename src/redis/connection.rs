@@ -31,6 +31,10 @@ use std::time::{Duration, Instant};
 /// Default of `connection.connectTimeout` and `connection.commandTimeout` (SPEC §9).
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 
+/// TCP keepalive: first probe after this long idle, then one per interval.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+
 /// TLS settings of `connection.tls`: `true`, or `{ ca?, cert?, key?, rejectUnauthorized? }`
 /// with PEM texts.
 #[derive(Clone, Default, PartialEq)]
@@ -227,7 +231,17 @@ impl RedisConfig {
             .set_redis_settings(redis)
             // Without TCP_NODELAY, Nagle holds back the next pipelined command until the
             // previous one is acknowledged: many callers in flight would pay for it.
-            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+            // Keepalive lets the kernel end a flow whose peer is gone (see `tail.rs` for
+            // the deadlines that catch what keepalive cannot).
+            .set_tcp_settings(
+                redis::io::tcp::TcpSettings::default()
+                    .set_nodelay(true)
+                    .set_keepalive(
+                        redis::io::tcp::socket2::TcpKeepalive::new()
+                            .with_time(KEEPALIVE_IDLE)
+                            .with_interval(KEEPALIVE_INTERVAL),
+                    ),
+            );
         match &self.tls {
             Some(t) if t.ca.is_some() || t.cert.is_some() => {
                 install_crypto_provider();
@@ -280,13 +294,16 @@ pub struct Redis {
 struct Inner {
     config: RedisConfig,
     client: Client,
-    manager: OnceLock<std::result::Result<ConnectionManager, NventError>>,
+    /// The shared command connection and its generation (see [`Redis::renew_shared`]).
+    manager: Mutex<Option<(u64, ConnectionManager)>>,
     /// Whether commands made on a JS thread may use an event-loop connection.
     loop_io: bool,
     looped: Mutex<Slot>,
     /// Commands made on a JS thread that are in flight on the shared connection: the
     /// event-loop connection takes over only when none is, so that it never overtakes them.
     js_in_flight: AtomicUsize,
+    /// Counts shared connections made, to name them in [`Redis::renew_shared`].
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// The event-loop connection's state (see `looped.rs`).
@@ -328,10 +345,11 @@ impl Redis {
             inner: Arc::new(Inner {
                 config,
                 client,
-                manager: OnceLock::new(),
+                manager: Mutex::new(None),
                 loop_io,
                 looped: Mutex::new(Slot::Idle),
                 js_in_flight: AtomicUsize::new(0),
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -376,9 +394,11 @@ impl Redis {
     /// The command connection: the event-loop one for commands made on a JS thread while
     /// it is up, the shared one otherwise.
     fn commands(&self) -> Result<Commands> {
+        let (generation, shared) = self.shared()?;
         Ok(Commands {
             redis: self.clone(),
-            shared: self.conn()?,
+            shared,
+            generation,
         })
     }
 
@@ -389,19 +409,37 @@ impl Redis {
     /// The shared command connection (cheap to clone). Must be called inside the engine
     /// runtime: the manager's driver task is spawned there.
     pub fn conn(&self) -> Result<ConnectionManager> {
+        self.shared().map(|(_, c)| c)
+    }
+
+    fn shared(&self) -> Result<(u64, ConnectionManager)> {
+        let mut slot = self.inner.manager.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((generation, c)) = &*slot {
+            return Ok((*generation, c.clone()));
+        }
         let c = &self.inner.config;
-        self.inner
-            .manager
-            .get_or_init(|| {
-                let cfg = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(c.connect_timeout))
-                    .set_response_timeout(Some(c.command_timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(500));
-                ConnectionManager::new_lazy_with_config(self.inner.client.clone(), cfg)
-                    .map_err(|e| classify(&e, c))
-            })
-            .clone()
+        let cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(c.connect_timeout))
+            .set_response_timeout(Some(c.command_timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let manager = ConnectionManager::new_lazy_with_config(self.inner.client.clone(), cfg)
+            .map_err(|e| classify(&e, c))?;
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        *slot = Some((generation, manager.clone()));
+        Ok((generation, manager))
+    }
+
+    /// A command on the shared connection got no answer in time. The driver reconnects
+    /// only after a connection error, and a peer that vanished without closing the socket
+    /// never gives one: every later command would time out too. So the connection of that
+    /// generation is replaced (lazily, by the next command); commands in flight on it keep
+    /// their own outcome.
+    fn renew_shared(&self, generation: u64) {
+        let mut slot = self.inner.manager.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(&*slot, Some((g, _)) if *g == generation) {
+            *slot = None;
+        }
     }
 
     /// A dedicated connection for blocking reads: no response timeout.
@@ -603,6 +641,17 @@ const LOOP_RETRY: Duration = Duration::from_millis(500);
 struct Commands {
     redis: Redis,
     shared: ConnectionManager,
+    generation: u64,
+}
+
+impl Commands {
+    /// Notes a timeout of the shared connection (see [`Redis::renew_shared`]).
+    fn check<T>(&self, r: redis::RedisResult<T>) -> redis::RedisResult<T> {
+        if matches!(&r, Err(e) if e.is_timeout()) {
+            self.redis.renew_shared(self.generation);
+        }
+        r
+    }
 }
 
 /// Counts a command made on a JS thread while it is in flight on the shared connection.
@@ -651,7 +700,7 @@ impl redis::aio::ConnectionLike for Commands {
         Box::pin(async move {
             let r = self.shared.req_packed_command(cmd).await;
             drop(counted);
-            r
+            self.check(r)
         })
     }
 
@@ -690,7 +739,7 @@ impl redis::aio::ConnectionLike for Commands {
                 .req_packed_commands(pipeline, offset, count)
                 .await;
             drop(counted);
-            r
+            self.check(r)
         })
     }
 
@@ -705,27 +754,40 @@ fn unreachable_error(c: &RedisConfig, why: &str) -> NventError {
     }
 }
 
-/// Maps a driver error to an engine error. Messages are built from the error's kind and
-/// server code, never from the driver's full text (which may quote connection details).
+/// Maps a driver error to an engine error: the one place where a driver error gets its
+/// code. Messages are built from the error's kind and server code (and, for server
+/// errors, the server's own detail), never from the driver's full text (which may quote
+/// connection details). `NVENT_INTERNAL` is left for what can only be an engine bug: a
+/// server error the engine does not know.
 pub fn classify(e: &redis::RedisError, c: &RedisConfig) -> NventError {
     use redis::ErrorKind;
     let code = e.code().unwrap_or("");
-    if matches!(code, "WRONGPASS" | "NOAUTH") || matches!(e.kind(), ErrorKind::AuthenticationFailed)
+    let detail = e.detail().unwrap_or("");
+    // Redis answers an unauthenticated client's long command (more than 10 arguments, as
+    // every queue script call has) with this protocol error instead of NOAUTH, and closes.
+    let unauthenticated = detail.contains("unauthenticated");
+    if matches!(code, "WRONGPASS" | "NOAUTH")
+        || unauthenticated
+        || matches!(e.kind(), ErrorKind::AuthenticationFailed)
     {
         return NventError::Auth {
             message: format!(
-                "redis at {} refused the credentials of user '{}'",
+                "redis at {} refused the credentials of user '{}'{}",
                 c.address(),
-                c.username.as_deref().unwrap_or("default")
+                c.username.as_deref().unwrap_or("default"),
+                if c.password.is_none() {
+                    " (no password was given)"
+                } else {
+                    ""
+                }
             ),
         };
     }
     if code == "NOPERM" {
         return NventError::Auth {
             message: format!(
-                "redis user '{}' lacks a permission the engine needs: {}",
+                "redis user '{}' lacks a permission the engine needs: {detail}",
                 c.username.as_deref().unwrap_or("default"),
-                e.detail().unwrap_or("")
             ),
         };
     }
@@ -743,7 +805,11 @@ pub fn classify(e: &redis::RedisError, c: &RedisConfig) -> NventError {
     if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
         return unreachable_error(c, "connection failed or dropped");
     }
-    if matches!(code, "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN") {
+    if matches!(
+        code,
+        "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "OOM" | "READONLY" | "MISCONF"
+    ) || matches!(code, "CLUSTERDOWN" | "NOREPLICAS" | "NOTBUSY")
+    {
         return unreachable_error(c, code);
     }
     if matches!(e.kind(), ErrorKind::InvalidClientConfig) {
@@ -752,17 +818,109 @@ pub fn classify(e: &redis::RedisError, c: &RedisConfig) -> NventError {
             e.category()
         ));
     }
+    if detail.starts_with("DB index is out of range") {
+        return NventError::invalid_argument(format!(
+            "connection.db {} does not exist on redis at {} (see its `databases` setting)",
+            c.db,
+            c.address()
+        ));
+    }
+    if detail.starts_with("invalid expire time") {
+        return NventError::invalid_argument(format!("redis refused the TTL: {detail}"));
+    }
+    // A script or command found a value of the wrong shape under a key the engine wrote
+    // (`version` no longer an integer, a score no longer a number): someone else changed
+    // the data.
+    if detail.contains("is not an integer") || detail.contains("is not a valid float") {
+        return NventError::Corrupt {
+            message: format!(
+                "redis refused to compute on a stored value: {}",
+                without_script_location(detail)
+            ),
+        };
+    }
+    // A reply of another shape than the command returns is data someone else wrote under
+    // an engine key, not a state the engine makes.
+    if matches!(e.kind(), ErrorKind::UnexpectedReturnType | ErrorKind::Parse) {
+        return NventError::Corrupt {
+            message: format!(
+                "redis replied with a value of an unexpected shape ({})",
+                e.category()
+            ),
+        };
+    }
     NventError::internal(format!(
         "redis replied with an unexpected error {} {}",
         if code.is_empty() { e.category() } else { code },
-        e.detail().unwrap_or("")
+        detail
     ))
+}
+
+/// A script error's detail without the script SHA and line the server appends.
+fn without_script_location(s: &str) -> &str {
+    s.split(" script:").next().unwrap_or(s).trim()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A driver error as the driver makes it from a server's error line.
+    fn server_error(line: &str) -> redis::RedisError {
+        match redis::parse_redis_value(format!("-{line}\r\n").as_bytes()) {
+            Ok(redis::Value::ServerError(e)) => e.into(),
+            other => panic!("not a server error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_errors_get_the_code_of_their_cause() {
+        let c = RedisConfig::default();
+        let code = |line: &str| classify(&server_error(line), &c).code();
+        assert_eq!(code("NOAUTH Authentication required."), "NVENT_AUTH");
+        assert_eq!(
+            code("WRONGPASS invalid username-password pair"),
+            "NVENT_AUTH"
+        );
+        assert_eq!(
+            code("ERR Protocol error: unauthenticated multibulk length"),
+            "NVENT_AUTH"
+        );
+        assert_eq!(code("NOPERM this user has no permissions"), "NVENT_AUTH");
+        assert_eq!(
+            code("ERR DB index is out of range"),
+            "NVENT_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code("ERR invalid expire time in 'set' command"),
+            "NVENT_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code("WRONGTYPE Operation against a key"),
+            "NVENT_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code("ERR hash value is not an integer script: 34ca, on @user_script:62."),
+            "NVENT_CORRUPT"
+        );
+        assert_eq!(code("ERR value is not a valid float"), "NVENT_CORRUPT");
+        for busy in [
+            "OOM command not allowed",
+            "READONLY You can't write",
+            "LOADING loading",
+            "BUSY script",
+        ] {
+            assert_eq!(code(busy), "NVENT_BACKEND_UNAVAILABLE", "{busy}");
+        }
+        // Only what the engine cannot explain is its own bug.
+        assert_eq!(code("ERR unknown command 'FOO'"), "NVENT_INTERNAL");
+        let corrupt = classify(
+            &server_error("ERR hash value is not an integer script: 34ca, on @user_script:62."),
+            &c,
+        );
+        assert!(!corrupt.to_string().contains("34ca"), "{corrupt}");
+    }
 
     #[test]
     fn parses_fields_and_urls_without_leaking_the_password() {

@@ -7,10 +7,17 @@
 //! - `{prefix}:store:wake:{instance}` — the stream that wakes a store adapter's
 //!   subscription reader (store subscribers read the subject streams themselves);
 //! - `{prefix}:stream:{topic}` — the retained messages of a stream topic (a Redis stream,
-//!   read by `fromBeginning` and consumer groups); `{prefix}:stream:{topic}:dead` — its
-//!   dead letters.
-//!
+//!   read by `fromBeginning` and consumer groups); `{prefix}:dead:{topic}` — its dead
+//!   letters;
 //! - `{prefix}:queue:{name}:*` — a queue (see [`queue_base`] and docs/REDIS.md).
+//!
+//! The rule that keeps user names from reaching a key of another meaning: each kind of
+//! engine key has its own segment right after the prefix, and a user's name is the last,
+//! whole component of the key (topics), or sits escaped inside braces with only engine
+//! suffixes after it (queues: `{prefix}:queue:{name}:wait`, job ids last again in
+//! `...}:job:{id}`). In engine 0.1.0 the dead letters of `orders` were
+//! `{prefix}:stream:orders:dead`, which is also the retained stream of the topic
+//! `orders:dead` (docs/REDIS.md, "Upgrading").
 //!
 //! Stream topics are pub/sub channels as written ("pub/sub channel = topic").
 
@@ -48,9 +55,10 @@ pub fn topic_stream(prefix: &str, topic: &str) -> String {
     format!("{prefix}:stream:{topic}")
 }
 
-/// Where poison messages of a topic's consumer groups go.
+/// Where poison messages of a topic's consumer groups go: a namespace of its own, so
+/// that no topic's retained stream is another topic's dead letters.
 pub fn dead_letters(prefix: &str, topic: &str) -> String {
-    format!("{prefix}:stream:{topic}:dead")
+    format!("{prefix}:dead:{topic}")
 }
 
 /// Escapes every Redis glob metacharacter so that `s` matches only itself.
@@ -160,5 +168,13 @@ mod tests {
         assert_eq!(widen_single("a?b\\?"), "a*b\\?");
         assert_eq!(index_meta("k", "i"), "k:meta:i");
         assert_eq!(queue_base("nvent", "a}{%b"), "nvent:queue:{a%7D%7B%25b}:");
+        // A topic named like another topic's dead letters is its own topic.
+        assert_ne!(
+            topic_stream("p", "orders:dead"),
+            dead_letters("p", "orders")
+        );
+        assert_eq!(dead_letters("p", "orders"), "p:dead:orders");
+        // Queue names never reach into another queue's keys.
+        assert!(!queue_base("p", "q:jobs").starts_with(&queue_base("p", "q")));
     }
 }

@@ -119,8 +119,8 @@ impl LoopConn {
             return None;
         }
         let weak = Arc::downgrade(&conn);
-        // The watchdog checks a few times per timeout; an idle connection costs one timer
-        // wake per check.
+        // An idle connection's watchdog wakes a few times per timeout (one timer wake each);
+        // with a command in flight it sleeps until that command's deadline exactly.
         let period = (timeout / 4).max(Duration::from_millis(5));
         if crate::runtime::spawn(watchdog(weak, period)).is_err() {
             conn.close();
@@ -236,22 +236,30 @@ impl LoopConn {
     }
 
     /// The watchdog's check: fails everything once the oldest command waited too long.
-    /// False once the connection is gone.
-    fn expire(&self) -> bool {
+    /// Returns how long to sleep before the next check (until the oldest command's deadline,
+    /// or `idle` when nothing is in flight or its answer waits to be read), `None` once the
+    /// connection is gone. Sleeping to the deadline, not a fixed period, is what keeps a
+    /// frozen server's rejection at `commandTimeout` instead of up to 1.25× it.
+    fn expire(&self, idle: Duration) -> Option<Duration> {
         let failed = {
             let mut st = self.lock();
             if st.broken {
-                return false;
+                return None;
             }
-            match st.pending.front() {
-                Some(p) if p.sent.elapsed() >= self.timeout && !self.answered() => {
-                    self.break_up(&mut st, timed_out)
-                }
-                _ => return true,
+            let Some(p) = st.pending.front() else {
+                return Some(idle);
+            };
+            let waited = p.sent.elapsed();
+            if waited < self.timeout {
+                return Some(self.timeout - waited);
             }
+            if self.answered() {
+                return Some(idle);
+            }
+            self.break_up(&mut st, timed_out)
         };
         self.broke(failed);
-        false
+        None
     }
 
     /// Whether bytes wait in the socket: the server answered and the JS thread has not read
@@ -425,12 +433,13 @@ pub(crate) async fn connect(c: &RedisConfig) -> crate::Result<TcpStream> {
         .map_err(|_| unreachable("connect timed out"))?
 }
 
-async fn watchdog(conn: Weak<LoopConn>, period: Duration) {
+async fn watchdog(conn: Weak<LoopConn>, idle: Duration) {
+    let mut next = idle;
     loop {
-        tokio::time::sleep(period).await;
-        match conn.upgrade() {
-            Some(c) if c.expire() => {}
-            _ => return,
+        tokio::time::sleep(next).await;
+        match conn.upgrade().and_then(|c| c.expire(idle)) {
+            Some(n) => next = n,
+            None => return,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What every Redis backend shares: connections and error classification
 //! ([`connection`]), key and channel names ([`keys`]), Lua scripts ([`scripts`]) and the
-//! pub/sub hub ([`pubsub`]), commands written straight into the bytes sent ([`resp`]).
+//! pub/sub hub ([`pubsub`]), commands written straight into the bytes sent ([`resp`]), and
+//! the dead-peer and retry policy of every long-lived connection ([`tail`]).
 //!
 //! Redis futures need the engine's tokio runtime (their sockets and timers are registered
 //! with its reactor), but the binding may poll them on the JS thread or on napi's runtime.
@@ -12,6 +13,7 @@ mod looped;
 pub mod pubsub;
 pub mod resp;
 pub mod scripts;
+pub mod tail;
 
 pub use connection::{Redis, RedisConfig};
 

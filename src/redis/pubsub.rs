@@ -7,15 +7,19 @@
 //! calls `on_gap`: messages published while it was away are lost (pub/sub is
 //! at-most-once, SPEC §4), and the owner tells the process bus so.
 //!
+//! A connection that goes quiet is asked for a `PING`; one that does not answer within
+//! `commandTimeout` is taken for dead (a peer gone without closing the socket) and
+//! replaced like a dropped one (`tail.rs` has the policy).
+//!
 //! Messages reach `on_message` from that one task, in the order Redis sent them.
 
+use super::tail::{Retry, QUIET};
 use super::Redis;
 use crate::error::{NventError, Result};
 use futures::StreamExt;
 use redis::aio::PubSubSink;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 use tokio::sync::watch;
 
 /// Receives `(channel, pattern if a pattern matched, payload)`.
@@ -29,9 +33,24 @@ pub struct Hub {
 struct Inner {
     redis: Redis,
     names: Mutex<Names>,
-    sink: watch::Sender<Option<PubSubSink>>,
+    sink: watch::Sender<Link>,
     on_message: OnMessage,
     on_gap: OnGap,
+}
+
+/// The hub's connection as subscribes see it.
+#[derive(Clone)]
+enum Link {
+    Down,
+    Up(PubSubSink),
+    /// The last attempt to connect failed with this error.
+    Failed(NventError),
+}
+
+/// Errors a reconnect cannot cure (wrong credentials, a database the server lacks): a
+/// subscribe fails with them at once instead of waiting out the connect timeout.
+fn is_final(e: &NventError) -> bool {
+    matches!(e.code(), "NVENT_AUTH" | "NVENT_INVALID_ARGUMENT")
 }
 
 #[derive(Default)]
@@ -52,7 +71,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 redis,
                 names: Mutex::new(Names::default()),
-                sink: watch::channel(None).0,
+                sink: watch::channel(Link::Down).0,
                 on_message,
                 on_gap,
             }),
@@ -125,8 +144,19 @@ impl Hub {
     async fn send(&self, name: &str, pattern: bool, on: bool) -> Result<()> {
         let timeout = self.inner.redis.config().connect_timeout;
         let mut rx = self.inner.sink.subscribe();
-        let mut sink = match tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await {
-            Ok(Ok(s)) => s.clone().ok_or_else(|| NventError::internal("no sink"))?,
+        let ready = |l: &Link| match l {
+            Link::Up(_) => true,
+            Link::Failed(e) => is_final(e),
+            Link::Down => false,
+        };
+        let waited = match tokio::time::timeout(timeout, rx.wait_for(ready)).await {
+            Ok(Ok(l)) => Some(l.clone()),
+            _ => None,
+        };
+        let link = waited.unwrap_or_else(|| rx.borrow().clone());
+        let mut sink = match link {
+            Link::Up(sink) => sink,
+            Link::Failed(e) if is_final(&e) => return Err(e),
             _ => {
                 return Err(NventError::BackendUnavailable {
                     message: format!(
@@ -155,7 +185,7 @@ impl Hub {
         if let Some(t) = n.task.take() {
             t.abort();
         }
-        self.inner.sink.send_replace(None);
+        self.inner.sink.send_replace(Link::Down);
     }
 }
 
@@ -169,7 +199,7 @@ impl Drop for Hub {
 /// between messages so that dropping the adapter ends the task.
 async fn run(hub: Weak<Inner>) {
     let mut connected_before = false;
-    let mut backoff = Duration::from_millis(50);
+    let mut retry = Retry::new();
     loop {
         let Some(inner) = hub.upgrade() else { return };
         let redis = inner.redis.clone();
@@ -178,10 +208,10 @@ async fn run(hub: Weak<Inner>) {
         let Some(inner) = hub.upgrade() else { return };
         let (mut sink, mut stream) = match conn {
             Ok(ps) => ps.split(),
-            Err(_) => {
+            Err(e) => {
+                inner.sink.send_replace(Link::Failed(e));
                 drop(inner);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
+                retry.wait().await;
                 continue;
             }
         };
@@ -192,39 +222,57 @@ async fn run(hub: Weak<Inner>) {
                 n.patterns.keys().cloned().collect(),
             )
         };
-        let mut ok = true;
+        let mut r = Ok(());
         if !channels.is_empty() {
-            ok &= sink.subscribe(&channels).await.is_ok();
+            r = sink.subscribe(&channels).await;
         }
-        if ok && !patterns.is_empty() {
-            ok &= sink.psubscribe(&patterns).await.is_ok();
+        if r.is_ok() && !patterns.is_empty() {
+            r = sink.psubscribe(&patterns).await;
         }
-        if !ok {
+        if let Err(e) = r {
+            // Without a password the connection opens and the subscribe is refused.
+            inner.sink.send_replace(Link::Failed(redis.error(&e)));
             drop(inner);
-            tokio::time::sleep(backoff).await;
+            retry.wait().await;
             continue;
         }
-        backoff = Duration::from_millis(50);
-        inner.sink.send_replace(Some(sink));
+        retry.reset();
+        inner.sink.send_replace(Link::Up(sink.clone()));
         if connected_before {
             (inner.on_gap)();
         }
         connected_before = true;
+        let deadline = redis.config().command_timeout;
         drop(inner);
-        while let Some(msg) = stream.next().await {
-            let Some(inner) = hub.upgrade() else { return };
-            let pattern: Option<String> = if msg.from_pattern() {
-                msg.get_pattern().ok()
-            } else {
-                None
-            };
-            (inner.on_message)(
-                msg.get_channel_name(),
-                pattern.as_deref(),
-                msg.get_payload_bytes(),
-            );
+        let mut heard = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                msg = stream.next() => {
+                    let Some(msg) = msg else { break };
+                    heard = tokio::time::Instant::now();
+                    let Some(inner) = hub.upgrade() else { return };
+                    let pattern: Option<String> = if msg.from_pattern() {
+                        msg.get_pattern().ok()
+                    } else {
+                        None
+                    };
+                    (inner.on_message)(
+                        msg.get_channel_name(),
+                        pattern.as_deref(),
+                        msg.get_payload_bytes(),
+                    );
+                }
+                _ = tokio::time::sleep_until(heard + QUIET) => {
+                    // Quiet for a while: a live server answers a PING at once.
+                    let pong = tokio::time::timeout(deadline, sink.ping::<redis::Value>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        break;
+                    }
+                    heard = tokio::time::Instant::now();
+                }
+            }
         }
         let Some(inner) = hub.upgrade() else { return };
-        inner.sink.send_replace(None);
+        inner.sink.send_replace(Link::Down);
     }
 }

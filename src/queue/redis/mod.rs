@@ -379,7 +379,8 @@ impl Shared {
                 return;
             };
             match payload.first() {
-                // Our own nudge: we just took a full batch and know what remains.
+                // Our own nudge: we just took a full batch and know what remains, or an add
+                // of ours took jobs for our worker (`wakeIfFilled` in _common.lua).
                 Some(b'w') if payload.len() > 1 && &payload[1..] == local.idle.as_bytes() => {}
                 Some(b'w') if local.wants_wake() && !local.wake_sent => fetch = Some(queue),
                 Some(b'w') if local.reserved > 0 => local.wake_missed = true,

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::queue::cron::Pattern;
 use crate::queue::job::{JobOptions, NewJob};
 use crate::redis::scripts::*;
+use crate::redis::tail::{self, Tail};
 use crate::value::{now_ms, Json};
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use serde_json::{Map, Value};
@@ -340,70 +341,58 @@ pub(super) fn start_events(s: &Arc<Shared>, queue: &str, last: String) -> Result
 /// runs; reconnects by itself, resuming after the last entry it read.
 async fn read_events(weak: Weak<Shared>, queue: String, mut last: String) {
     let refresh = Duration::from_millis(LISTEN_TTL_MS / 3);
+    let (mut tail, keys) = {
+        let Some(s) = weak.upgrade() else { return };
+        let mut st = lock(&s.state);
+        let k = s.local(&mut st, &queue).keys.clone();
+        // Dead-peer detection and reconnects: see `redis/tail.rs`.
+        (Tail::new(s.redis.clone()), k)
+    };
+    let mut refreshed = std::time::Instant::now();
     loop {
-        let (redis, keys) = {
-            let Some(s) = weak.upgrade() else { return };
+        let opts = StreamReadOptions::default()
+            .block(tail::BLOCK.as_millis() as usize)
+            .count(500);
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg(&opts).arg("STREAMS").arg(keys.events()).arg(&last);
+        // A failure is retried by the next query (after the retry delay), after `last`.
+        let reply: Option<StreamReadReply> =
+            tail.query(&cmd, tail::BLOCK).await.unwrap_or_default();
+        let Some(s) = weak.upgrade() else { return };
+        let listening: Vec<String> = {
             let mut st = lock(&s.state);
-            let k = s.local(&mut st, &queue).keys.clone();
-            (s.redis.clone(), k)
+            s.local(&mut st, &queue).listening.iter().cloned().collect()
         };
-        let mut conn = match redis.blocking().await {
-            Ok(c) => c,
-            Err(_) => {
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
-        };
-        let mut refreshed = std::time::Instant::now();
-        loop {
-            let opts = StreamReadOptions::default()
-                .block(refresh.as_millis() as usize)
-                .count(500);
-            let reply: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREAD")
-                .arg(&opts)
-                .arg("STREAMS")
-                .arg(keys.events())
-                .arg(&last)
-                .query_async(&mut conn)
-                .await;
-            let Ok(reply) = reply else { break };
-            let Some(s) = weak.upgrade() else { return };
-            let listening: Vec<String> = {
-                let mut st = lock(&s.state);
-                s.local(&mut st, &queue).listening.iter().cloned().collect()
-            };
-            for key in reply.map(|r| r.keys).unwrap_or_default() {
-                for entry in key.ids {
-                    last = entry.id.clone();
-                    let name: Option<String> = entry.get("e");
-                    let payload: Option<String> = entry.get("p");
-                    let (Some(name), Some(payload)) = (name, payload) else {
-                        continue;
-                    };
-                    if !listening.contains(&name) {
-                        continue;
-                    }
-                    let mut text = String::with_capacity(48 + payload.len());
-                    text.push_str("{\"k\":\"event\",\"q\":");
-                    crate::queue::job::push_str(&mut text, &queue);
-                    text.push_str(",\"e\":");
-                    crate::queue::job::push_str(&mut text, &name);
-                    text.push_str(",\"p\":");
-                    text.push_str(&payload);
-                    text.push('}');
-                    s.send(text);
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            for entry in key.ids {
+                last = entry.id.clone();
+                let name: Option<String> = entry.get("e");
+                let payload: Option<String> = entry.get("p");
+                let (Some(name), Some(payload)) = (name, payload) else {
+                    continue;
+                };
+                if !listening.contains(&name) {
+                    continue;
                 }
-            }
-            if refreshed.elapsed() >= refresh {
-                refreshed = std::time::Instant::now();
-                let mut inv = keys.invoke(&Q_LISTEN_EVENTS, s.opts.events_max_len);
-                inv.arg(now_ms() + LISTEN_TTL_MS);
-                for name in &listening {
-                    inv.arg(name.as_str());
-                }
-                let _ = s.script::<String>(&inv).await;
+                let mut text = String::with_capacity(48 + payload.len());
+                text.push_str("{\"k\":\"event\",\"q\":");
+                crate::queue::job::push_str(&mut text, &queue);
+                text.push_str(",\"e\":");
+                crate::queue::job::push_str(&mut text, &name);
+                text.push_str(",\"p\":");
+                text.push_str(&payload);
+                text.push('}');
+                s.send(text);
             }
         }
-        tokio::time::sleep(RETRY).await;
+        if refreshed.elapsed() >= refresh {
+            refreshed = std::time::Instant::now();
+            let mut inv = keys.invoke(&Q_LISTEN_EVENTS, s.opts.events_max_len);
+            inv.arg(now_ms() + LISTEN_TTL_MS);
+            for name in &listening {
+                inv.arg(name.as_str());
+            }
+            let _ = s.script::<String>(&inv).await;
+        }
     }
 }

@@ -19,6 +19,7 @@
 use super::events::record;
 use crate::callback::Callback;
 use crate::error::Result;
+use crate::redis::tail::{self, Tail, TailError};
 use crate::redis::{keys, Redis};
 use crate::store::EventId;
 use std::collections::{HashMap, HashSet};
@@ -27,17 +28,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
-/// How long one `XREAD` blocks: bounds how long a stale subject set is read.
-const BLOCK_MS: u64 = 1000;
 /// Entries read per subject per `XREAD`.
 const COUNT: usize = 512;
 /// How long a subject that holds another kind of value is left out after a `WRONGTYPE`.
 const WRONG_TYPE_PAUSE: Duration = Duration::from_secs(1);
 
 /// How long `unsubscribe` waits, beyond the command timeout, for the entries it owes: one
-/// blocked `XREAD` ends within [`BLOCK_MS`], and the one after it reads them. Past that the
-/// follower cannot read (the connection is down) and the subscription ends without them.
-const DRAIN_LIMIT: Duration = Duration::from_millis(2 * BLOCK_MS);
+/// blocked `XREAD` ends within [`tail::BLOCK`], and the one after it reads them. Past that
+/// the follower cannot read (the connection is down) and the subscription ends without them.
+const DRAIN_LIMIT: Duration = Duration::from_millis(2 * tail::BLOCK.as_millis() as u64);
 
 type Entry = (String, Vec<(String, String)>);
 /// An `XREAD` reply: per stream its key and entries; `None` when the block timed out.
@@ -241,52 +240,37 @@ impl Task {
 
     async fn run(self) {
         let mut wake_cursor = "0-0".to_string();
-        let mut backoff = Duration::from_millis(50);
+        // Dead-peer detection and reconnects: see `redis/tail.rs`.
+        let mut tail = Tail::new(self.redis.clone());
         while !self.closed.load(Ordering::Acquire) {
-            let mut conn = match self.redis.blocking().await {
-                Ok(c) => c,
-                Err(_) => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                    continue;
-                }
-            };
-            backoff = Duration::from_millis(50);
-            // A reply is due within the block time; a connection silent for longer than
-            // that plus the command timeout is dead (half-open) and replaced.
-            let limit = Duration::from_millis(BLOCK_MS) + self.redis.config().command_timeout;
-            while !self.closed.load(Ordering::Acquire) {
-                let (subjects, ids) = self.read_set();
-                let mut cmd = redis::cmd("XREAD");
-                cmd.arg("COUNT")
-                    .arg(COUNT)
-                    .arg("BLOCK")
-                    .arg(BLOCK_MS)
-                    .arg("STREAMS")
-                    .arg(&self.wake_key)
-                    .arg(&subjects)
-                    .arg(&wake_cursor)
-                    .arg(&ids);
-                let reply: redis::RedisResult<ReadReply> =
-                    match tokio::time::timeout(limit, cmd.query_async(&mut conn)).await {
-                        Ok(r) => r,
-                        Err(_) => break,
-                    };
-                match reply {
-                    Ok(streams) => {
-                        for (key, entries) in streams.unwrap_or_default() {
-                            if key == self.wake_key {
-                                if let Some((id, _)) = entries.last() {
-                                    wake_cursor = id.clone();
-                                }
-                            } else {
-                                self.deliver(&key, entries);
+            let (subjects, ids) = self.read_set();
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("COUNT")
+                .arg(COUNT)
+                .arg("BLOCK")
+                .arg(tail::BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&self.wake_key)
+                .arg(&subjects)
+                .arg(&wake_cursor)
+                .arg(&ids);
+            match tail.query::<ReadReply>(&cmd, tail::BLOCK).await {
+                Ok(streams) => {
+                    for (key, entries) in streams.unwrap_or_default() {
+                        if key == self.wake_key {
+                            if let Some((id, _)) = entries.last() {
+                                wake_cursor = id.clone();
                             }
+                        } else {
+                            self.deliver(&key, entries);
                         }
                     }
-                    Err(e) if e.code() == Some("WRONGTYPE") => self.pause_wrong_types().await,
-                    Err(_) => break,
                 }
+                Err(TailError::Server(e)) if e.code() == Some("WRONGTYPE") => {
+                    self.pause_wrong_types().await
+                }
+                // Reconnected (paced) by the next query, resuming from the cursors.
+                Err(_) => {}
             }
         }
     }

@@ -9,7 +9,7 @@
 //! - `fromBeginning` and `group` subscriptions read the retained stream on a connection
 //!   of their own ([`reader`]): at-least-once, consumer groups for `group` (each message
 //!   to one consumer across processes; pending entries of a dead consumer are reclaimed;
-//!   a message delivered too often goes to `{prefix}:stream:{topic}:dead`).
+//!   a message delivered too often goes to `{prefix}:dead:{topic}`).
 //!
 //! Deviation: `group` and `fromBeginning` need a literal topic (a Redis stream per topic
 //! cannot be read by pattern); with `*` they are refused with `NVENT_INVALID_ARGUMENT`.

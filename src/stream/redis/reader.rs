@@ -9,6 +9,7 @@
 //!   than [`MAX_DELIVERIES`] times is moved to the dead-letter stream instead.
 
 use crate::error::Result;
+use crate::redis::tail::{self, Tail, TailError};
 use crate::redis::Redis;
 use crate::value::Json;
 use redis::Value as RV;
@@ -21,7 +22,7 @@ pub const CLAIM_IDLE_MS: u64 = 15_000;
 /// Default: deliveries after which an entry is a poison message.
 pub const MAX_DELIVERIES: u64 = 5;
 /// How long one blocking read waits (then the reader checks for reclaims).
-const BLOCK_MS: u64 = 1_000;
+const BLOCK_MS: u64 = tail::BLOCK.as_millis() as u64;
 const BATCH: usize = 100;
 
 pub struct Spec {
@@ -56,9 +57,11 @@ impl Reader {
             create_group(&spec.redis, &spec.stream, g, spec.from_beginning).await?;
         }
         let conn = spec.redis.blocking().await?;
+        // Dead-peer detection and reconnects: see `redis/tail.rs`.
+        let tail = Tail::with(spec.redis.clone(), conn);
         let members = Arc::new(Mutex::new(vec![first]));
         let m = members.clone();
-        let task = tokio::spawn(async move { run(spec, conn, m, deliver).await });
+        let task = tokio::spawn(async move { run(spec, tail, m, deliver).await });
         Ok(Reader { members, task })
     }
 
@@ -164,71 +167,55 @@ impl Cursor {
     }
 }
 
-async fn run<D>(
-    spec: Spec,
-    conn: redis::aio::MultiplexedConnection,
-    members: Arc<Mutex<Vec<u64>>>,
-    deliver: D,
-) where
+async fn run<D>(spec: Spec, mut tail: Tail, members: Arc<Mutex<Vec<u64>>>, deliver: D)
+where
     D: Fn(u64, &Json) -> bool + Send + Sync + 'static,
 {
     let cursor = Cursor {
         rr: AtomicUsize::new(0),
     };
-    let mut conn = Some(conn);
     let mut last = "0".to_string();
     let mut last_claim = Instant::now();
+    let block = Duration::from_millis(BLOCK_MS);
+    // After a lost connection, entries Redis delivered to this consumer may never have
+    // arrived (a reply lost with the connection): they sit in this consumer's pending list,
+    // where `>` never returns them. The first group read after a reconnect reads that list
+    // (id 0) instead of waiting for `XAUTOCLAIM`'s idle time.
+    let mut own_pending = false;
     loop {
-        let mut c = match conn.take() {
-            Some(c) => c,
-            None => match spec.redis.blocking().await {
-                Ok(c) => c,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    continue;
-                }
-            },
-        };
-        let r: redis::RedisResult<RV> = match &spec.group {
-            None => {
-                redis::cmd("XREAD")
-                    .arg("COUNT")
-                    .arg(BATCH)
-                    .arg("BLOCK")
-                    .arg(BLOCK_MS)
-                    .arg("STREAMS")
-                    .arg(&spec.stream)
-                    .arg(&last)
-                    .query_async(&mut c)
-                    .await
-            }
+        let mut cmd = match &spec.group {
+            None => redis::cmd("XREAD"),
             Some(g) => {
-                redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(g)
-                    .arg(&spec.consumer)
-                    .arg("COUNT")
-                    .arg(BATCH)
-                    .arg("BLOCK")
-                    .arg(BLOCK_MS)
-                    .arg("STREAMS")
-                    .arg(&spec.stream)
-                    .arg(">")
-                    .query_async(&mut c)
-                    .await
+                let mut c = redis::cmd("XREADGROUP");
+                c.arg("GROUP").arg(g).arg(&spec.consumer);
+                c
             }
         };
-        match r {
+        cmd.arg("COUNT")
+            .arg(BATCH)
+            .arg("BLOCK")
+            .arg(BLOCK_MS)
+            .arg("STREAMS")
+            .arg(&spec.stream)
+            .arg(match &spec.group {
+                None => last.as_str(),
+                Some(_) if own_pending => "0",
+                Some(_) => ">",
+            });
+        own_pending = false;
+        // A lost connection is replaced by the next query (after the retry delay); the
+        // replay goes on after `last`, the group after what it acknowledged.
+        match tail.query::<RV>(&cmd, block).await {
             Ok(v) => {
                 for (id, payload) in read_reply(&v) {
                     let taken = cursor.hand(&members, &deliver, payload);
                     if let Some(g) = &spec.group {
                         if taken {
-                            let _: redis::RedisResult<u64> = redis::cmd("XACK")
-                                .arg(&spec.stream)
-                                .arg(g)
-                                .arg(&id)
-                                .query_async(&mut c)
+                            let _ = tail
+                                .query::<u64>(
+                                    redis::cmd("XACK").arg(&spec.stream).arg(g).arg(&id),
+                                    Duration::ZERO,
+                                )
                                 .await;
                         }
                     }
@@ -238,19 +225,17 @@ async fn run<D>(
                     let every = Duration::from_millis(BLOCK_MS.min(spec.claim_idle_ms));
                     if last_claim.elapsed() >= every {
                         last_claim = Instant::now();
-                        reclaim(&spec, g, &mut c, &cursor, &members, &deliver).await;
+                        reclaim(&spec, g, &mut tail, &cursor, &members, &deliver).await;
                     }
                 }
-                conn = Some(c);
             }
-            Err(e) => {
-                if e.code() == Some("NOGROUP") {
-                    if let Some(g) = &spec.group {
-                        let _ = create_group(&spec.redis, &spec.stream, g, true).await;
-                    }
+            Err(TailError::Server(e)) if e.code() == Some("NOGROUP") => {
+                if let Some(g) = &spec.group {
+                    let _ = create_group(&spec.redis, &spec.stream, g, true).await;
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
             }
+            Err(TailError::Lost) => own_pending = true,
+            Err(TailError::Server(_)) => {}
         }
     }
 }
@@ -259,33 +244,39 @@ async fn run<D>(
 async fn reclaim<D: Fn(u64, &Json) -> bool>(
     spec: &Spec,
     group: &str,
-    c: &mut redis::aio::MultiplexedConnection,
+    tail: &mut Tail,
     cursor: &Cursor,
     members: &Mutex<Vec<u64>>,
     deliver: &D,
 ) {
-    let r: redis::RedisResult<RV> = redis::cmd("XAUTOCLAIM")
-        .arg(&spec.stream)
-        .arg(group)
-        .arg(&spec.consumer)
-        .arg(spec.claim_idle_ms)
-        .arg("0-0")
-        .arg("COUNT")
-        .arg(BATCH)
-        .query_async(c)
+    let r = tail
+        .query::<RV>(
+            redis::cmd("XAUTOCLAIM")
+                .arg(&spec.stream)
+                .arg(group)
+                .arg(&spec.consumer)
+                .arg(spec.claim_idle_ms)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(BATCH),
+            Duration::ZERO,
+        )
         .await;
     let Ok(RV::Array(parts)) = r else { return };
     let Some(claimed) = parts.get(1).map(entries) else {
         return;
     };
     for (id, payload) in claimed {
-        let info: redis::RedisResult<RV> = redis::cmd("XPENDING")
-            .arg(&spec.stream)
-            .arg(group)
-            .arg(&id)
-            .arg(&id)
-            .arg(1)
-            .query_async(c)
+        let info = tail
+            .query::<RV>(
+                redis::cmd("XPENDING")
+                    .arg(&spec.stream)
+                    .arg(group)
+                    .arg(&id)
+                    .arg(&id)
+                    .arg(1),
+                Duration::ZERO,
+            )
             .await;
         let count = match &info {
             Ok(RV::Array(rows)) => match rows.first() {
@@ -298,28 +289,31 @@ async fn reclaim<D: Fn(u64, &Json) -> bool>(
             _ => 0,
         };
         if count > spec.max_deliveries {
-            let _: redis::RedisResult<String> = redis::cmd("XADD")
-                .arg(&spec.dead)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(1000)
-                .arg("*")
-                .arg("e")
-                .arg(&payload)
-                .arg("id")
-                .arg(&id)
-                .arg("group")
-                .arg(group)
-                .query_async(c)
+            let _ = tail
+                .query::<String>(
+                    redis::cmd("XADD")
+                        .arg(&spec.dead)
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(1000)
+                        .arg("*")
+                        .arg("e")
+                        .arg(&payload)
+                        .arg("id")
+                        .arg(&id)
+                        .arg("group")
+                        .arg(group),
+                    Duration::ZERO,
+                )
                 .await;
         } else if !cursor.hand(members, deliver, payload) {
             continue;
         }
-        let _: redis::RedisResult<u64> = redis::cmd("XACK")
-            .arg(&spec.stream)
-            .arg(group)
-            .arg(&id)
-            .query_async(c)
+        let _ = tail
+            .query::<u64>(
+                redis::cmd("XACK").arg(&spec.stream).arg(group).arg(&id),
+                Duration::ZERO,
+            )
             .await;
     }
 }

@@ -64,10 +64,16 @@ local function isPaused()
   return pausedNow
 end
 
--- Tells idle workers of every instance that waiting went from none to some.
-local function wakeIfFilled(before)
+-- Tells idle workers of every instance that waiting went from none to some. `self`: the
+-- caller's idle entry when this script took jobs for the caller's own worker (they travel
+-- in its reply): the wake then says so ('w' .. entry), and the caller's instance ignores
+-- it. Acting on it could overtake those jobs: the wake can arrive before the reply, find
+-- the worker still idle and take a later job into the slot the reply's job holds (a bulk
+-- add's second job started before its first). The reply's jobs, once handed, make the
+-- runner take more while it has room.
+local function wakeIfFilled(before, self)
   if before == 0 and waitingCount() > 0 and not isPaused() then
-    redis.call('PUBLISH', CHANNEL, 'w')
+    redis.call('PUBLISH', CHANNEL, 'w' .. (self or ''))
   end
 end
 

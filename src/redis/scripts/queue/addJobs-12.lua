@@ -2,6 +2,9 @@
 -- KEYS, ARGV[1..4]: see _common.lua.   ARGV[5] the caller's idle entry ('' = none)
 -- ARGV[6] number of jobs, then 6 arguments per job (see addJob).
 -- Hands added jobs to idle workers (see handFresh, pushToIdle) before waking the others.
+-- Emits: `waiting` (and `active` for jobs handed over) on the events stream; publishes the
+-- handed jobs on their workers' channels and 'w' (or 'w' .. ARGV[5] when jobs were taken
+-- for the caller, see wakeIfFilled) on the signal channel.
 -- Returns: { the ids in order, joined by NUL (an existing jobId returns that id and adds
 -- nothing), the jobs taken for the caller's own idle worker, as in takeJobs }.
 readAddFlags()
@@ -23,5 +26,5 @@ for j = 0, n - 1 do
 end
 flushAdded()
 pushToIdle(ARGV[5], own)
-wakeIfFilled(before)
+wakeIfFilled(before, #own > 0 and ARGV[5] or nil)
 return { table.concat(ids, '\0'), own }
