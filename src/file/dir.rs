@@ -120,10 +120,71 @@ enum Phase<E> {
 
 /// Opens on first use, once (concurrent first calls wait for the one opener); after
 /// [`LazyDir::close`], every call is `NVENT_CLOSED`.
+///
+/// **Order.** Calls made while the dir opens each wait for the open, and then resume on
+/// whatever thread wakes them: left alone they would race, and calls of one JS turn (two
+/// `kv.set`s of one key, batches of appends) would take effect out of call order. So a
+/// call that finds the dir not yet open (or earlier calls still waiting) takes a number
+/// ([`Place`]) before its first suspension, on the caller's thread, and after the open the
+/// calls go on one at a time in number order: each lets the next go once its engine call
+/// has taken effect ([`in_place`]: the memory engines apply a call before their first
+/// suspension). Once the line is empty, calls skip it.
 pub struct LazyDir<E> {
     what: &'static str,
     phase: Mutex<Phase<E>>,
     opening: tokio::sync::Mutex<()>,
+    line: Line,
+}
+
+/// The calls waiting for an open, by number.
+struct Line {
+    /// `(numbers issued, number whose turn it is, later numbers that left before their
+    /// turn)`: a call that fails or is dropped while waiting must not hold up the others.
+    numbers: Mutex<(u64, u64, std::collections::BTreeSet<u64>)>,
+    moved: tokio::sync::Notify,
+}
+
+impl Line {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, u64, std::collections::BTreeSet<u64>)> {
+        self.numbers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A call's place in the line of [`LazyDir`]; dropping it lets the next call go.
+pub struct Place<'a> {
+    line: Option<(&'a Line, u64)>,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if let Some((line, n)) = self.line.take() {
+            {
+                let mut guard = line.lock();
+                let (_, turn, left) = &mut *guard;
+                if *turn == n {
+                    *turn += 1;
+                    while left.remove(turn) {
+                        *turn += 1;
+                    }
+                } else {
+                    left.insert(n);
+                }
+            }
+            line.moved.notify_waiters();
+        }
+    }
+}
+
+/// Polls `fut` once (a memory engine applies its call there), then gives up `place`, then
+/// awaits the rest (an acknowledgement of the log).
+pub async fn in_place<F: std::future::Future>(fut: F, place: Place<'_>) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    drop(place);
+    match first {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => fut.await,
+    }
 }
 
 impl<E: Send + Sync + 'static> LazyDir<E> {
@@ -133,6 +194,10 @@ impl<E: Send + Sync + 'static> LazyDir<E> {
             what,
             phase: Mutex::new(Phase::Fresh),
             opening: tokio::sync::Mutex::new(()),
+            line: Line {
+                numbers: Mutex::new((0, 0, std::collections::BTreeSet::new())),
+                moved: tokio::sync::Notify::new(),
+            },
         }
     }
 
@@ -147,6 +212,48 @@ impl<E: Send + Sync + 'static> LazyDir<E> {
     /// The opened engine; runs `open` on a blocking thread the first time. Once open, this
     /// finishes without suspending, so reads stay on the calling thread.
     pub async fn get(
+        &self,
+        open: impl FnOnce() -> Result<Opened<E>> + Send + 'static,
+    ) -> Result<Arc<Opened<E>>> {
+        self.get_in_line(open).await.map(|(o, _)| o)
+    }
+
+    /// Like [`LazyDir::get`], with the caller's place in line: pass it to [`in_place`]
+    /// with the engine call, so calls made while the dir opened take effect in call order.
+    pub async fn get_in_line(
+        &self,
+        open: impl FnOnce() -> Result<Opened<E>> + Send + 'static,
+    ) -> Result<(Arc<Opened<E>>, Place<'_>)> {
+        // Numbered before the first suspension: in the order the calls were made.
+        let n = {
+            let mut l = self.line.lock();
+            if l.0 == l.1 {
+                if let Some(o) = self.current()? {
+                    return Ok((o, Place { line: None }));
+                }
+            }
+            l.0 += 1;
+            l.0 - 1
+        };
+        let place = Place {
+            line: Some((&self.line, n)),
+        };
+        let opened = self.open_once(open).await?;
+        loop {
+            let moved = self.line.moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            if self.line.lock().1 == n {
+                break;
+            }
+            moved.await;
+        }
+        // Closed while waiting in line.
+        self.current()?;
+        Ok((opened, place))
+    }
+
+    async fn open_once(
         &self,
         open: impl FnOnce() -> Result<Opened<E>> + Send + 'static,
     ) -> Result<Arc<Opened<E>>> {

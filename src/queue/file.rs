@@ -13,7 +13,7 @@ use super::memory::MemoryQueueAdapter;
 use super::{Batch, Counts, NewJob, Outcome, QueueAdapter, ScheduleSpec, State, WorkerOptions};
 use crate::callback::Callback;
 use crate::error::Result;
-use crate::file::dir::{DataDirOptions, LazyDir, Opened};
+use crate::file::dir::{in_place, DataDirOptions, LazyDir, Opened, Place};
 use crate::value::Json;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
@@ -39,7 +39,8 @@ impl FileQueueAdapter {
         *self.signals.lock().unwrap_or_else(|p| p.into_inner()) = Some(signals);
     }
 
-    async fn opened(&self) -> Result<Arc<Opened<MemoryQueueAdapter>>> {
+    /// The opened engine and this call's place in line (see `LazyDir`).
+    async fn in_line(&self) -> Result<(Arc<Opened<MemoryQueueAdapter>>, Place<'_>)> {
         let opts = self.opts.clone();
         let signals = self
             .signals
@@ -47,7 +48,7 @@ impl FileQueueAdapter {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         self.dir
-            .get(move || {
+            .get_in_line(move || {
                 Opened::open(&opts, |wal, records| {
                     let queue = MemoryQueueAdapter::new().with_journal(wal);
                     if let Some(s) = signals {
@@ -64,19 +65,31 @@ impl FileQueueAdapter {
 #[async_trait]
 impl QueueAdapter for FileQueueAdapter {
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<String> {
-        self.opened().await?.engine.enqueue(queue, job).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.enqueue(queue, job), place).await
+        }
     }
 
     async fn enqueue_bulk(&self, queue: &str, jobs: Vec<NewJob>) -> Result<Vec<String>> {
-        self.opened().await?.engine.enqueue_bulk(queue, jobs).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.enqueue_bulk(queue, jobs), place).await
+        }
     }
 
     async fn schedule(&self, queue: &str, job: NewJob, spec: ScheduleSpec) -> Result<String> {
-        self.opened().await?.engine.schedule(queue, job, spec).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.schedule(queue, job, spec), place).await
+        }
     }
 
     async fn get_job(&self, queue: &str, id: &str) -> Result<Option<Json>> {
-        self.opened().await?.engine.get_job(queue, id).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.get_job(queue, id), place).await
+        }
     }
 
     async fn get_jobs(
@@ -86,27 +99,38 @@ impl QueueAdapter for FileQueueAdapter {
         limit: Option<usize>,
         offset: usize,
     ) -> Result<Vec<Json>> {
-        self.opened()
-            .await?
-            .engine
-            .get_jobs(queue, states, limit, offset)
-            .await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.get_jobs(queue, states, limit, offset), place).await
+        }
     }
 
     async fn get_job_counts(&self, queue: &str) -> Result<Counts> {
-        self.opened().await?.engine.get_job_counts(queue).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.get_job_counts(queue), place).await
+        }
     }
 
     async fn pause(&self, queue: &str) -> Result<()> {
-        self.opened().await?.engine.pause(queue).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.pause(queue), place).await
+        }
     }
 
     async fn resume(&self, queue: &str) -> Result<()> {
-        self.opened().await?.engine.resume(queue).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.resume(queue), place).await
+        }
     }
 
     async fn is_paused(&self, queue: &str) -> Result<bool> {
-        self.opened().await?.engine.is_paused(queue).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.is_paused(queue), place).await
+        }
     }
 
     async fn register_worker(
@@ -115,23 +139,31 @@ impl QueueAdapter for FileQueueAdapter {
         job_name: &str,
         opts: WorkerOptions,
     ) -> Result<()> {
-        self.opened()
-            .await?
-            .engine
-            .register_worker(queue, job_name, opts)
-            .await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.register_worker(queue, job_name, opts), place).await
+        }
     }
 
     async fn start_processing(&self, queue: &str) -> Result<()> {
-        self.opened().await?.engine.start_processing(queue).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.start_processing(queue), place).await
+        }
     }
 
     async fn take(&self, queue: &str, max: usize) -> Result<Batch> {
-        self.opened().await?.engine.take(queue, max).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.take(queue, max), place).await
+        }
     }
 
     async fn finish(&self, queue: &str, outcomes: Vec<Outcome>) -> Result<u64> {
-        self.opened().await?.engine.finish(queue, outcomes).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.finish(queue, outcomes), place).await
+        }
     }
 
     async fn update_progress(
@@ -141,43 +173,53 @@ impl QueueAdapter for FileQueueAdapter {
         token: u64,
         progress: Json,
     ) -> Result<()> {
-        self.opened()
-            .await?
-            .engine
-            .update_progress(queue, id, token, progress)
-            .await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.update_progress(queue, id, token, progress), place).await
+        }
     }
 
     async fn log(&self, queue: &str, id: &str, token: u64, line: String) -> Result<()> {
-        self.opened()
-            .await?
-            .engine
-            .log(queue, id, token, line)
-            .await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.log(queue, id, token, line), place).await
+        }
     }
 
     async fn listen(&self, queue: &str, event: &str, on: bool) -> Result<()> {
-        self.opened().await?.engine.listen(queue, event, on).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.listen(queue, event, on), place).await
+        }
     }
 
     async fn get_scheduled_jobs(&self, queue: &str) -> Result<Vec<Json>> {
-        self.opened().await?.engine.get_scheduled_jobs(queue).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.get_scheduled_jobs(queue), place).await
+        }
     }
 
     async fn remove_scheduled_job(&self, id: &str) -> Result<bool> {
-        self.opened().await?.engine.remove_scheduled_job(id).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.remove_scheduled_job(id), place).await
+        }
     }
 
     async fn remove_job(&self, queue: &str, id: &str) -> Result<bool> {
-        self.opened().await?.engine.remove_job(queue, id).await
+        {
+            let (o, place) = self.in_line().await?;
+            in_place(o.engine.remove_job(queue, id), place).await
+        }
     }
 
     async fn init(&self) -> Result<()> {
-        self.opened().await.map(|_| ())
+        self.in_line().await.map(|_| ())
     }
 
     async fn recovery_report(&self) -> Result<Option<String>> {
-        self.opened().await?.report_json()
+        self.in_line().await?.0.report_json()
     }
 
     /// Writes and fsyncs what is queued and releases the data dir. Idempotent.

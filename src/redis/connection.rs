@@ -500,21 +500,30 @@ impl Redis {
     /// connection the commands are written straight into the bytes sent; otherwise into a
     /// `redis::Pipeline` for the shared connection (`write` may then run twice).
     ///
+    /// `queued` is called once the commands hold their place on the connection, so that
+    /// commands sent after it run after them: on the event-loop connection as soon as the
+    /// bytes are queued (before the first suspension); on the shared connection only when
+    /// the replies are in, because the driver may wait for a connection or a channel slot
+    /// first, and commands of another task can overtake it there.
+    ///
     /// # Errors
     /// Classified driver errors that fail the whole pipeline (connection, timeout).
     pub async fn pipe_written(
         &self,
         size_hint: usize,
         write: impl Fn(&mut dyn CommandWriter),
+        queued: impl FnOnce(),
     ) -> Result<Vec<redis::RedisResult<redis::Value>>> {
         if let Some(conn) = self.looped() {
             let mut packed = Packed::with_capacity(size_hint);
             write(&mut packed);
             let (bytes, count) = packed.finish()?;
             if count == 0 {
+                queued();
                 return Ok(Vec::new());
             }
             if let Some(rx) = conn.send(&bytes, count) {
+                queued();
                 let replies = rx
                     .await
                     .map_err(|_| no_reply())
@@ -532,7 +541,9 @@ impl Redis {
         let mut p = redis::pipe();
         p.ignore_errors();
         write(&mut p);
-        self.pipe(&p).await
+        let replies = self.pipe(&p).await;
+        queued();
+        replies
     }
 
     /// Runs a script by SHA, loading it on `NOSCRIPT` (the driver's `Script` does both).

@@ -2,20 +2,21 @@
 //! layer sends together when they are made in one JS turn (`js/batch.js`).
 //!
 //! Each call is validated like a single call and succeeds or fails on its own (a refused
-//! call sends nothing). Batches reach the backend in the order the JS thread made them:
-//! each takes a number on the calling thread, and a batch starts its backend call only
-//! after the one before has started its own (for Redis: queued its pipeline on the
-//! connection), so calls of one turn, split into several batches, keep their order.
+//! call sends nothing). Batches take effect in the order the JS thread made them: each
+//! takes a number on the calling thread, and a batch starts its backend call only after
+//! the one before has **ordered** its calls — applied them (memory, file) or queued its
+//! pipeline on the connection (Redis) — which the backend says by passing its
+//! [`BatchTurn`]. "Its first poll returned" is not that moment: a file store's first call
+//! waits for the data dir to open, and a batch resumed after that on a runtime thread
+//! raced the later batches (appends of one turn got ids out of call order).
 
 use super::facade::{check_ttl, Store};
 use super::{BatchDone, BatchOp, EventBody, EventId};
 use crate::error::{NventError, Result};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::task::Poll;
 use tokio::sync::Notify;
 
 /// Numbers batches in call order and lets them start in that order.
@@ -70,38 +71,39 @@ impl BatchOrder {
     }
 }
 
-/// A batch's place in line; passing it on (or dropping it: an error, a cancelled task)
-/// lets the next batch start.
-struct Turn<'a> {
+/// A batch's place in line ([`super::StoreAdapter::batch`]). The backend calls
+/// [`BatchTurn::pass`] once every call of its batch has taken effect or been queued in
+/// order; the next batch starts only then. Dropping it passes too (an error, a cancelled
+/// task), so a batch can never hold up the ones after it for good.
+pub struct BatchTurn<'a> {
     order: &'a BatchOrder,
     seq: u64,
-    passed: bool,
+    passed: AtomicBool,
 }
 
-impl Turn<'_> {
-    fn pass(&mut self) {
-        if !self.passed {
-            self.passed = true;
+impl BatchTurn<'_> {
+    /// The calls of this batch are ordered: later batches may start. Idempotent.
+    pub fn pass(&self) {
+        if !self.passed.swap(true, Ordering::AcqRel) {
             self.order.done(self.seq);
         }
     }
 }
 
-impl Drop for Turn<'_> {
+impl Drop for BatchTurn<'_> {
     fn drop(&mut self) {
         self.pass();
     }
 }
 
-/// Polls `fut` once with the current task's context, then calls `started`, then awaits
-/// the rest.
-async fn start_then<F: Future>(fut: F, started: impl FnOnce()) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    started();
-    match first {
-        Poll::Ready(v) => v,
-        Poll::Pending => fut.await,
+impl BatchOrder {
+    /// The next place in line (numbered now: call it on the thread that orders calls).
+    pub fn turn(&self) -> BatchTurn<'_> {
+        BatchTurn {
+            seq: self.issue(),
+            order: self,
+            passed: AtomicBool::new(false),
+        }
     }
 }
 
@@ -129,18 +131,16 @@ impl Store {
         ttls: Vec<f64>,
     ) -> Result<String> {
         // Numbered on the calling JS thread, before the first suspension.
-        let mut turn = Turn {
-            seq: self.order.issue(),
-            order: &self.order,
-            passed: false,
-        };
+        let turn = self.order.turn();
         // Validated and started on the calling thread, with no suspension before the backend
-        // call: memory and file apply the calls there, so a call the JS layer makes after
-        // this batch (settle.js sends a gathered batch before any other native call) sees
-        // its effects; Redis queues its pipeline in turn (see `BatchOrder`).
+        // call: an open memory or file store applies the calls there, so a call the JS layer
+        // makes after this batch (settle.js sends a gathered batch before any other native
+        // call) sees its effects; Redis queues its pipeline in turn. The backend passes the
+        // turn when its calls are ordered (see `BatchTurn`); passing again here is a no-op.
         let (ops, mut results, replies) = self.batch_ops(kinds, keys, values, ttls)?;
         self.order.wait(turn.seq).await;
-        let done = start_then(self.backend().batch(ops), || turn.pass()).await;
+        let done = self.backend().batch(ops, &turn).await;
+        turn.pass();
         let mut done = done.into_iter();
         for r in results.iter_mut().filter(|r| r.is_none()) {
             *r = Some(
@@ -364,10 +364,10 @@ mod tests {
         for seq in seqs.into_iter().rev() {
             let (order, started) = (order.clone(), started.clone());
             tasks.push(tokio::spawn(async move {
-                let mut turn = Turn {
+                let turn = BatchTurn {
                     order: &order,
                     seq,
-                    passed: false,
+                    passed: AtomicBool::new(false),
                 };
                 order.wait(seq).await;
                 started.lock().unwrap().push(seq);
@@ -380,10 +380,10 @@ mod tests {
         }
         // A batch refused whole before its turn: dropped early, it must not block others.
         let early = order.issue();
-        drop(Turn {
+        drop(BatchTurn {
             order: &order,
             seq: early,
-            passed: false,
+            passed: AtomicBool::new(false),
         });
         for t in tasks {
             t.await.unwrap();

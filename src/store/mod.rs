@@ -176,10 +176,21 @@ pub trait StoreAdapter: Send + Sync {
     async fn stream_append(&self, subject: &str, event: EventBody) -> Result<Json>;
     async fn stream_read(&self, subject: &str, opts: &ReadOptions) -> Result<Vec<Json>>;
     /// Runs `ops` and returns one result per op, in order: the value of a get, the record
-    /// of an append (or its id alone, see [`BatchDone::Appended`]), `None` for a set. Each op succeeds or fails on its own, as if called
-    /// alone. The default runs them one after another; a backend that can send them
-    /// together (Redis: one pipeline) overrides it.
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
+    /// of an append (or its id alone, see [`BatchDone::Appended`]), `None` for a set. Each
+    /// op succeeds or fails on its own, as if called alone.
+    ///
+    /// **Order.** Batches of one store take effect in the order they were made: the next
+    /// batch starts only after this one calls `turn.pass()`, which a backend must do as
+    /// soon as every op has taken effect or been queued in order (the ops' effects in
+    /// memory, a pipeline written to the connection), and not before: waiting for an
+    /// acknowledgement may follow it, waiting to open may not. The default runs the ops
+    /// one after another and passes at the end; a backend that can send them together
+    /// (Redis: one pipeline) overrides it.
+    async fn batch(
+        &self,
+        ops: Vec<BatchOp>,
+        turn: &batch::BatchTurn<'_>,
+    ) -> Vec<Result<BatchDone>> {
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
             out.push(match op {
@@ -194,6 +205,7 @@ pub trait StoreAdapter: Send + Sync {
                     .map(|r| BatchDone::Value(Some(r))),
             });
         }
+        turn.pass();
         out
     }
     /// Delivers every later record of `subject` to `handler`, in append order. Returns the

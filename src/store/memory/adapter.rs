@@ -8,6 +8,7 @@ use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::glob::Glob;
 use crate::journal::{Ack, Records};
+use crate::store::batch::BatchTurn;
 use crate::store::change::{Change, StreamAppendRef};
 use crate::store::metadata::{self, FieldFilter};
 use crate::store::{
@@ -70,28 +71,37 @@ impl MemoryStoreAdapter {
     }
 
     /// Appends a run of events under one lock and one clock reading (they happen together;
-    /// ids stay strictly increasing), with one journal submission and one acknowledgement.
-    async fn append_run(&self, run: Vec<(String, EventBody)>) -> Vec<Result<Option<Json>>> {
-        if let Err(e) = self.open() {
-            return run.iter().map(|_| Err(e.clone())).collect();
-        }
-        let (records, ack) = {
-            let mut streams = lock(&self.streams);
-            let mut changes = self.journal.is_some().then(Records::default);
-            let now = self.now();
-            let records: Vec<Json> = run
-                .into_iter()
-                .map(|(subject, event)| {
-                    self.append_locked(&mut streams, &subject, event, now, changes.as_mut())
-                        .1
-                })
-                .collect();
-            (records, self.log_appends(changes))
-        };
-        match self.settle(ack).await {
-            Ok(()) => records.into_iter().map(|r| Ok(Some(r))).collect(),
-            Err(e) => records.iter().map(|_| Err(e.clone())).collect(),
-        }
+    /// ids stay strictly increasing), with one journal submission: the records and the
+    /// acknowledgement to wait for.
+    fn append_run(&self, run: Vec<(String, EventBody)>) -> Result<(Vec<Json>, Ack)> {
+        self.open()?;
+        let mut streams = lock(&self.streams);
+        let mut changes = self.journal.is_some().then(Records::default);
+        let now = self.now();
+        let records: Vec<Json> = run
+            .into_iter()
+            .map(|(subject, event)| {
+                self.append_locked(&mut streams, &subject, event, now, changes.as_mut())
+                    .1
+            })
+            .collect();
+        Ok((records, self.log_appends(changes)))
+    }
+
+    /// Sets a key in memory and submits its change: the acknowledgement to wait for.
+    fn kv_set_now(&self, key: &str, value: Json, ttl_seconds: Option<f64>) -> Result<Ack> {
+        self.open()?;
+        let now = self.now();
+        let expires = ttl_to_expiry(now, ttl_seconds)?;
+        let mut kv = lock(&self.kv);
+        kv.purge_expired(now);
+        let ack = self.log(|| Change::KvPut {
+            key: key.to_string(),
+            value: value.as_str().to_string(),
+            expires,
+        });
+        kv.put(key, value, expires);
+        Ok(ack)
     }
 
     /// Waits for a change's acknowledgement, then offers the journal a compaction.
@@ -117,12 +127,17 @@ impl StoreAdapter for MemoryStoreAdapter {
         Ok(json)
     }
 
-    /// Runs of appends take one lock, one journal submission and one acknowledgement;
-    /// other calls run one by one, in order.
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
-        let mut out = Vec::with_capacity(ops.len());
+    /// Applies every op before its first suspension, in order (runs of appends under one
+    /// lock with one journal submission), passes the turn, and only then waits for the
+    /// journal's acknowledgements: a later batch can never take effect between two ops of
+    /// this one (a batch that waited for an ack mid-way let the next one in).
+    async fn batch(&self, ops: Vec<BatchOp>, turn: &BatchTurn<'_>) -> Vec<Result<BatchDone>> {
+        // Per op its result, and per group of ops the acknowledgement they wait for.
+        let mut out: Vec<Result<BatchDone>> = Vec::with_capacity(ops.len());
+        let mut acks: Vec<(std::ops::Range<usize>, Ack)> = Vec::new();
         let mut ops = ops.into_iter().peekable();
         while let Some(op) = ops.next() {
+            let from = out.len();
             match op {
                 BatchOp::Append { subject, event } => {
                     let mut run = vec![(subject, event)];
@@ -131,15 +146,31 @@ impl StoreAdapter for MemoryStoreAdapter {
                             run.push((subject, event));
                         }
                     }
-                    let records = self.append_run(run).await;
-                    out.extend(records.into_iter().map(|r| r.map(BatchDone::Value)));
+                    let n = run.len();
+                    match self.append_run(run) {
+                        Ok((records, ack)) => {
+                            out.extend(records.into_iter().map(|r| Ok(BatchDone::Value(Some(r)))));
+                            acks.push((from..out.len(), ack));
+                        }
+                        Err(e) => out.extend((0..n).map(|_| Err(e.clone()))),
+                    }
                 }
                 BatchOp::KvGet { key } => out.push(self.kv_get(&key).await.map(BatchDone::Value)),
-                BatchOp::KvSet { key, value, ttl } => out.push(
-                    self.kv_set(&key, value, ttl)
-                        .await
-                        .map(|()| BatchDone::Value(None)),
-                ),
+                BatchOp::KvSet { key, value, ttl } => match self.kv_set_now(&key, value, ttl) {
+                    Ok(ack) => {
+                        out.push(Ok(BatchDone::Value(None)));
+                        acks.push((from..from + 1, ack));
+                    }
+                    Err(e) => out.push(Err(e)),
+                },
+            }
+        }
+        turn.pass();
+        for (ops, ack) in acks {
+            if let Err(e) = self.settle(ack).await {
+                for r in &mut out[ops] {
+                    *r = Err(e.clone());
+                }
             }
         }
         out
@@ -256,20 +287,7 @@ impl StoreAdapter for MemoryStoreAdapter {
     }
 
     async fn kv_set(&self, key: &str, value: Json, ttl_seconds: Option<f64>) -> Result<()> {
-        self.open()?;
-        let now = self.now();
-        let expires = ttl_to_expiry(now, ttl_seconds)?;
-        let ack = {
-            let mut kv = lock(&self.kv);
-            kv.purge_expired(now);
-            let ack = self.log(|| Change::KvPut {
-                key: key.to_string(),
-                value: value.as_str().to_string(),
-                expires,
-            });
-            kv.put(key, value, expires);
-            ack
-        };
+        let ack = self.kv_set_now(key, value, ttl_seconds)?;
         self.settle(ack).await
     }
 

@@ -20,6 +20,7 @@ mod kv;
 use crate::callback::Callback;
 use crate::error::{NventError, Result};
 use crate::redis::{on_runtime, Redis};
+use crate::store::batch::BatchTurn;
 use crate::store::{
     BatchDone, BatchOp, FieldFilter, IndexEntry, IndexReadOptions, KvEntry, ListOptions,
     ReadOptions, StoreAdapter,
@@ -109,11 +110,13 @@ impl StoreAdapter for RedisStoreAdapter {
     async fn stream_unsubscribe(&self, id: u64) -> Result<bool> {
         on_runtime(async { Ok(self.follower.unsubscribe(id).await) }).await
     }
-    async fn batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
+    /// Passes the turn once the pipeline holds its place on the connection (see
+    /// `Redis::pipe_written`): Redis runs a connection's commands in the order they arrive.
+    async fn batch(&self, ops: Vec<BatchOp>, turn: &BatchTurn<'_>) -> Vec<Result<BatchDone>> {
         let n = ops.len();
         let run = on_runtime(async {
             self.open()?;
-            Ok(self.run_batch(ops).await)
+            Ok(self.run_batch(ops, turn).await)
         });
         match run.await {
             Ok(results) => results,
@@ -372,7 +375,7 @@ impl StoreAdapter for RedisStoreAdapter {
 impl RedisStoreAdapter {
     /// The calls of a batch as one pipeline (one write, one round trip); each call's reply
     /// or error is its own.
-    async fn run_batch(&self, ops: Vec<BatchOp>) -> Vec<Result<BatchDone>> {
+    async fn run_batch(&self, ops: Vec<BatchOp>, turn: &BatchTurn<'_>) -> Vec<Result<BatchDone>> {
         let size: usize = ops
             .iter()
             .map(|op| match op {
@@ -383,20 +386,24 @@ impl RedisStoreAdapter {
                 }
             })
             .sum();
-        let written = self.redis.pipe_written(size, |w| {
-            for op in &ops {
-                match op {
-                    BatchOp::KvGet { key } => {
-                        w.begin(2, "GET");
-                        w.arg(key.as_bytes());
+        let written = self.redis.pipe_written(
+            size,
+            |w| {
+                for op in &ops {
+                    match op {
+                        BatchOp::KvGet { key } => {
+                            w.begin(2, "GET");
+                            w.arg(key.as_bytes());
+                        }
+                        BatchOp::KvSet { key, value, ttl } => {
+                            kv::write_set(w, key, value.as_str(), *ttl);
+                        }
+                        BatchOp::Append { subject, event } => self.write_xadd(w, subject, event),
                     }
-                    BatchOp::KvSet { key, value, ttl } => {
-                        kv::write_set(w, key, value.as_str(), *ttl);
-                    }
-                    BatchOp::Append { subject, event } => self.write_xadd(w, subject, event),
                 }
-            }
-        });
+            },
+            || turn.pass(),
+        );
         let replies = match written.await {
             Ok(r) => r,
             Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
