@@ -93,13 +93,23 @@ impl<E> Opened<E> {
             super::refuse_symlink(&dir)?;
         }
         let lock = DirLock::acquire(&dir)?;
+        // Files of an earlier release's queue sit at the top of the dir (see `adopt`).
+        let adopted = match opts.kind {
+            DataDirKind::Queue => super::adopt::adopt_old_queue(&opts.data_dir, &dir)?,
+            DataDirKind::Store => {
+                super::adopt::refuse_old_queue(&dir)?;
+                Vec::new()
+            }
+        };
         let (wal, recovered) = Wal::open(&dir, opts.wal)?;
         let wal = Arc::new(wal);
         let engine = build(wal.clone(), &recovered.records)?;
+        let mut report = recovered.report;
+        report.adopted = adopted;
         Ok(Opened {
             engine,
             wal,
-            report: recovered.report,
+            report,
             _lock: lock,
         })
     }

@@ -12,6 +12,7 @@
 //! documented in `docs/FILE-FORMAT.md`. Names (keys, subjects, job ids) never become file
 //! names: they live inside records, so no name can reach outside the data dir.
 
+pub mod adopt;
 pub mod dir;
 pub mod lock;
 pub mod record;

@@ -110,6 +110,9 @@ pub struct RecoveryReport {
     pub torn: Vec<Damage>,
     /// Corrupt records skipped in salvage mode.
     pub skipped: Vec<Damage>,
+    /// Files of an earlier release's queue moved from the top of the data dir into
+    /// `queue/` by this open (`crate::file::adopt`); always empty for a store.
+    pub adopted: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
