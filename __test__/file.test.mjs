@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { FileStoreAdapter, FileQueueAdapter, NventError } from '../index.mjs'
 import { waitFor } from './helpers/wait.mjs'
-import { recordEnds } from './helpers/file-log.mjs'
+import { recordEnds, toFormat1 } from './helpers/file-log.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nvent-file-'))
@@ -489,6 +489,57 @@ describe('file queue: restarts', () => {
     await new Promise((r) => setTimeout(r, 1300))
     assert.equal((await q.getJobCounts('c')).completed, 3, 'the limit holds across the restart')
     assert.deepEqual(await q.getScheduledJobs('c'), [])
+    await q.close()
+  })
+
+  // An earlier release kept the queue's files at the top of its dataDir, in format 1; the
+  // move into queue/ made such a dir open empty (jobs and schedules gone, silently).
+  test('a queue dir of an earlier release (files at the top, format 1) is adopted: jobs, delayed job and schedule are back, and a store can then share the dir', async () => {
+    const dataDir = freshDir()
+    let q = new FileQueueAdapter({ dataDir })
+    const waiting = []
+    for (let i = 0; i < 5; i++) waiting.push(await q.enqueue('old', { name: 'j', data: { i } }))
+    const delayed = await q.enqueue('old', { name: 'j', data: { later: true }, opts: { delay: 3600000 } })
+    const sid = await q.schedule('old', { name: 'nightly', data: {} }, { cron: '0 3 * * *' })
+    await q.close()
+    // The old layout: the same records, format 1, at the top; no queue/.
+    const queueDir = path.join(dataDir, 'queue')
+    const moved = []
+    for (const f of fs.readdirSync(queueDir)) {
+      if (!/^(wal-\d+\.log|snapshot-\d+\.snap)$/.test(f)) continue
+      fs.writeFileSync(path.join(dataDir, f), toFormat1(fs.readFileSync(path.join(queueDir, f))))
+      moved.push(f)
+    }
+    assert.ok(moved.length > 0)
+    fs.rmSync(queueDir, { recursive: true })
+    fs.writeFileSync(path.join(dataDir, 'LOCK'), '')
+
+    // A store refuses to read them as its own.
+    const early = new FileStoreAdapter({ dataDir })
+    await rejectsCode(early.init(), 'NVENT_INVALID_ARGUMENT')
+
+    q = new FileQueueAdapter({ dataDir })
+    const counts = await q.getJobCounts('old')
+    assert.equal(counts.waiting, 5)
+    assert.equal(counts.delayed, 1)
+    for (const id of waiting) assert.equal((await q.getJob('old', id)).state, 'waiting')
+    assert.equal((await q.getJob('old', delayed)).state, 'delayed')
+    const schedules = await q.getScheduledJobs('old')
+    assert.equal(schedules.length, 1)
+    assert.equal(schedules[0].id, sid)
+    assert.deepEqual((await q.recoveryReport()).adopted, moved.sort())
+    for (const f of moved) assert.ok(fs.existsSync(path.join(queueDir, f)), `${f} now in queue/`)
+
+    const store = new FileStoreAdapter({ dataDir })
+    await store.kv.set('k', { shared: true })
+    await store.close()
+    await q.close()
+    const again = new FileStoreAdapter({ dataDir })
+    assert.deepEqual(await again.kv.get('k'), { shared: true })
+    await again.close()
+    q = new FileQueueAdapter({ dataDir })
+    assert.equal((await q.getJobCounts('old')).waiting, 5)
+    assert.deepEqual((await q.recoveryReport()).adopted, [])
     await q.close()
   })
 

@@ -1,6 +1,7 @@
 // The file backends' log framing as tests read it (docs/FILE-FORMAT.md): a 12-byte file
 // header, then format-2 frames `sync: 4 bytes | len: u32 LE | crc32: u32 LE | payload`.
 import assert from 'node:assert/strict'
+import zlib from 'node:zlib'
 
 export const FILE_HEADER = 12
 export const FRAME_OVERHEAD = 12
@@ -14,4 +15,23 @@ export function recordEnds(bytes) {
     ends.push(at)
   }
   return ends
+}
+
+/**
+ * The same file framed as the releases before format 2 wrote it (format 1: the header with
+ * version 1, then `len: u32 LE | crc32 of the payload: u32 LE | payload` per record).
+ */
+export function toFormat1(bytes) {
+  const parts = [Buffer.from(bytes.subarray(0, FILE_HEADER))]
+  parts[0].writeUInt32LE(1, 8)
+  let start = FILE_HEADER
+  for (const end of recordEnds(bytes)) {
+    const payload = bytes.subarray(start + FRAME_OVERHEAD, end)
+    const frame = Buffer.alloc(8)
+    frame.writeUInt32LE(payload.length, 0)
+    frame.writeUInt32LE(zlib.crc32(payload), 4)
+    parts.push(frame, payload)
+    start = end
+  }
+  return Buffer.concat(parts)
 }
