@@ -605,7 +605,7 @@ class FileQueueAdapter extends QueueView {
   init() {
     return settle(() => this._n.init()).then(() => undefined)
   }
-  /** What opening found: `{ generation, snapshotRecords, logRecords, torn: [...], skipped: [...] }`. */
+  /** What opening found: `{ generation, snapshotRecords, logRecords, torn: [...], skipped: [...], adopted: [...] }` (`adopted`: files of an earlier release's layout moved into `queue/`). */
   recoveryReport() {
     return settle(() => this._n.recoveryReport(), parseNullable)
   }
