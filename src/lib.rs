@@ -13,6 +13,8 @@ pub mod coordinator;
 pub mod error;
 pub mod eventloop;
 pub mod file;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 pub mod glob;
 pub mod journal;
 pub mod options;

@@ -19,6 +19,8 @@
 //! Timeouts are enforced by the worker holding the attempt; if that worker dies, its lease
 //! expires and the stall checker hands the job to another.
 
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod render;
 mod tasks;
 mod wire;
@@ -710,27 +712,7 @@ impl Shared {
     /// Adds taken jobs (flat reply: id, name, data, made, opts, token per job) to the
     /// jobs taken ahead.
     fn accept_taken(self: &Arc<Self>, queue: &str, reply: Vec<redis::Value>) -> Result<()> {
-        let mut claims = Vec::with_capacity(reply.len() / 6);
-        for c in reply.chunks_exact(6) {
-            let (Some(id), Some(name), Some(data), Some(made), Some(opts), Some(token)) = (
-                text(&c[0]),
-                text(&c[1]),
-                text(&c[2]),
-                int(&c[3]),
-                text(&c[4]),
-                int(&c[5]),
-            ) else {
-                return Err(bad_reply("take"));
-            };
-            claims.push(Claim::new(
-                id,
-                name,
-                &data,
-                made.max(0) as u64,
-                &opts,
-                token.max(0) as u64,
-            ));
-        }
+        let claims = render::claims(&reply)?;
         let (keys, excess) = {
             let mut st = lock(&self.state);
             let local = self.local(&mut st, queue);
@@ -922,18 +904,8 @@ impl QueueAdapter for RedisQueueAdapter {
         on_runtime(async {
             let mut inv = keys.invoke(&Q_READ_JOB, s.opts.events_max_len);
             inv.arg(id);
-            let mut parts = array(s.script(&inv).await?);
-            if parts.len() < 3 {
-                return Ok(None);
-            }
-            let logs = array(parts.pop().unwrap_or_default())
-                .iter()
-                .filter_map(text)
-                .collect();
-            let paused = parts.pop().and_then(|v| text(&v)).as_deref() == Some("1");
-            let fields = pairs(parts.pop().unwrap_or_default());
-            let job = render::job(id, fields, logs)?;
-            Ok(Some(job.render(queue, paused)))
+            render::read_job(id, s.script(&inv).await?)
+                .map(|found| found.map(|(job, paused)| job.render(queue, paused)))
         })
         .await
     }

@@ -1,9 +1,11 @@
 //! Job hashes (fields written by `scripts/queue/_common.lua`) back into the job objects of
 //! SPEC §5, and taken jobs into what the runner hands to handlers.
 
+use super::wire::{array, bad_reply, int, pairs, text};
 use crate::error::{NventError, Result};
 use crate::queue::job::{push_str, Job, JobOptions, State};
 use crate::value::Json;
+use redis::Value as RValue;
 use serde_json::{Map, Value};
 
 fn corrupt(id: &str, what: &str) -> NventError {
@@ -60,6 +62,48 @@ pub(super) fn job(id: &str, fields: Vec<(String, String)>, logs: Vec<String>) ->
     job.data = Json::trusted(data.ok_or_else(|| corrupt(id, "data"))?);
     job.opts = JobOptions::parse(&Map::new(), opts)?;
     Ok(job)
+}
+
+/// Decodes the reply of `readJob-12.lua`: `[fields, paused, logs]` (a missing job gives
+/// fewer parts), as the job and whether its queue is paused.
+pub(super) fn read_job(id: &str, reply: RValue) -> Result<Option<(Job, bool)>> {
+    let mut parts = array(reply);
+    if parts.len() < 3 {
+        return Ok(None);
+    }
+    let logs = array(parts.pop().unwrap_or_default())
+        .iter()
+        .filter_map(text)
+        .collect();
+    let paused = parts.pop().and_then(|v| text(&v)).as_deref() == Some("1");
+    let fields = pairs(parts.pop().unwrap_or_default());
+    Ok(Some((job(id, fields, logs)?, paused)))
+}
+
+/// Decodes taken jobs (flat reply: id, name, data, made, opts, token per job).
+pub(super) fn claims(reply: &[RValue]) -> Result<Vec<Claim>> {
+    let mut claims = Vec::with_capacity(reply.len() / 6);
+    for c in reply.chunks_exact(6) {
+        let (Some(id), Some(name), Some(data), Some(made), Some(opts), Some(token)) = (
+            text(&c[0]),
+            text(&c[1]),
+            text(&c[2]),
+            int(&c[3]),
+            text(&c[4]),
+            int(&c[5]),
+        ) else {
+            return Err(bad_reply("take"));
+        };
+        claims.push(Claim::new(
+            id,
+            name,
+            &data,
+            made.max(0) as u64,
+            &opts,
+            token.max(0) as u64,
+        ));
+    }
+    Ok(claims)
 }
 
 /// A job the take scripts moved to active, as this instance holds it until the runner

@@ -21,7 +21,7 @@ type PageEntry<'a> = (
 /// Decodes the reply of `readPage-1.lua`: the JSON text of `[id, score, [field, value,
 /// ...], ...]` (cjson writes an empty list as `{}`). cjson copies bytes that are not UTF-8
 /// (a raw value written by another client) as they are; such text is read lossily.
-fn page_entries(raw: &[u8]) -> Result<Vec<PageEntry<'_>>> {
+pub(super) fn page_entries(raw: &[u8]) -> Result<Vec<PageEntry<'_>>> {
     let parsed: Vec<PageItem<'_>> = match serde_json::from_slice(raw) {
         Ok(v) => v,
         Err(_) => {
@@ -166,7 +166,7 @@ impl<'de> serde::Deserialize<'de> for PageItem<'de> {
     }
 }
 
-fn score(s: &str) -> Result<f64> {
+pub(super) fn score(s: &str) -> Result<f64> {
     match s {
         "inf" => Ok(f64::INFINITY),
         "-inf" => Ok(f64::NEG_INFINITY),

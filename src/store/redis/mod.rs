@@ -13,6 +13,8 @@
 
 mod codec;
 mod events;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod follow;
 mod index;
 mod kv;

@@ -1,0 +1,89 @@
+//! What the fuzz targets share: running the engine's futures, a memory store, scratch
+//! directories, and the checks that a text is the JSON it claims to be.
+
+use nvent_engine::store::facade::Store;
+use nvent_engine::store::memory::MemoryStoreAdapter;
+use nvent_engine::value::Limits;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Runs a future to completion on this thread. Memory backends never suspend; the file
+/// backend hands its opening to the engine runtime and this waits for it.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+/// One memory store for the whole process (each target uses its own keys per input).
+pub fn memory_store() -> &'static Store {
+    static STORE: OnceLock<Store> = OnceLock::new();
+    STORE.get_or_init(|| Store::new(Arc::new(MemoryStoreAdapter::new()), Limits::default()))
+}
+
+/// Parses text the engine produced and claims is JSON; a failure is a finding.
+pub fn must_parse(what: &str, text: &str) -> Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => v,
+        Err(e) => panic!("{what} is not valid JSON ({e}): {text:?}"),
+    }
+}
+
+/// JSON equality where numbers compare by value (`1` equals `1.0`), as JS sees them.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// A fresh, empty directory under the fastest scratch space (tmpfs when there is one).
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let base = if std::path::Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!(
+            "nvent-fuzz-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// True when `NVENT_FUZZ_SKIP` (comma-separated tags) lists `tag`: a check of a defect
+/// already reported and being fixed elsewhere, skipped so that a long run can look for
+/// new ones. CI sets nothing and runs every check.
+pub fn skipped(tag: &str) -> bool {
+    static SKIP: OnceLock<Vec<String>> = OnceLock::new();
+    SKIP.get_or_init(|| {
+        std::env::var("NVENT_FUZZ_SKIP")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+    .iter()
+    .any(|s| s == tag)
+}
