@@ -38,7 +38,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t"
   log="$work/$t.log"
   cargo $TOOLCHAIN fuzz run -O "$t" "$work/$t" "corpus/$t" -- \
-    -max_total_time="$PER" -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="$PER" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -16,8 +16,12 @@ fn pair(s: &str) -> (&str, &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
-    let Ok(s) = std::str::from_utf8(rest) else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(s) = std::str::from_utf8(rest) else {
+        return;
+    };
     let limits = Limits::default();
     match pick % 6 {
         0 => {
@@ -36,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
             let Ok(z) = store.scope(b, a) else { return };
             block_on(x.kv_set("k", "1".into(), None)).expect("set in a scope");
             if a != b {
-                assert_eq!(block_on(z.kv_get("k")).unwrap(), None, "scope ({a:?},{b:?}) leaks into ({b:?},{a:?})");
+                assert_eq!(
+                    block_on(z.kv_get("k")).unwrap(),
+                    None,
+                    "scope ({a:?},{b:?}) leaks into ({b:?},{a:?})"
+                );
             }
             block_on(x.kv_delete("k")).unwrap();
         }

@@ -20,13 +20,23 @@ use std::sync::{Arc, OnceLock};
 
 fn queue() -> &'static Queue {
     static Q: OnceLock<Queue> = OnceLock::new();
-    Q.get_or_init(|| Queue::new(Arc::new(MemoryQueueAdapter::new()), &Map::new(), Limits::default()))
+    Q.get_or_init(|| {
+        Queue::new(
+            Arc::new(MemoryQueueAdapter::new()),
+            &Map::new(),
+            Limits::default(),
+        )
+    })
 }
 
 fn check_job_options(text: &str) {
     let q = queue();
-    let Ok(id) = block_on(q.enqueue("opts", "n", "{}".into(), Some(text))) else { return };
-    let job = block_on(q.get_job("opts", &id)).unwrap().expect("enqueued job");
+    let Ok(id) = block_on(q.enqueue("opts", "n", "{}".into(), Some(text))) else {
+        return;
+    };
+    let job = block_on(q.get_job("opts", &id))
+        .unwrap()
+        .expect("enqueued job");
     let job = must_parse("job", &job);
     // `job.opts` shows what the caller gave, without nulls.
     let given = match must_parse("options", text) {
@@ -57,8 +67,12 @@ fn check_redis(conn: Option<&Value>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
     let store = memory_store();
     match pick % 9 {
         0 => check_job_options(text),
@@ -105,7 +119,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         6 => {
-            let Ok(v) = parse_value(text, &Limits::default()) else { return };
+            let Ok(v) = parse_value(text, &Limits::default()) else {
+                return;
+            };
             let Ok(r) = config::resolve(&v) else { return };
             for kind in ["queue", "stream", "store"] {
                 let name = r[kind]["name"].as_str().expect("resolved name");
@@ -122,13 +138,16 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         7 => {
-            let Ok(v) = parse_value(text, &Limits::default()) else { return };
+            let Ok(v) = parse_value(text, &Limits::default()) else {
+                return;
+            };
             check_redis(Some(&v));
         }
         _ => {
-            let Ok(o) = Opts::parse("options", Some(text)) else { return };
+            let Ok(o) = Opts::parse("options", Some(text)) else {
+                return;
+            };
             let _ = DataDirOptions::parse(&o, "store");
         }
     }
 });
-

@@ -22,16 +22,22 @@ fn metadata_text(fields: &[(String, String)]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     match pick % 6 {
         0 => {
-            let Ok(v) = redis::parse_redis_value(rest) else { return };
+            let Ok(v) = redis::parse_redis_value(rest) else {
+                return;
+            };
             if let Ok(Some(job)) = queue_redis::read_job("7", "q", v) {
                 must_parse("getJob result", job.as_str());
             }
         }
         1 => {
-            let Ok(v) = redis::parse_redis_value(rest) else { return };
+            let Ok(v) = redis::parse_redis_value(rest) else {
+                return;
+            };
             let items = match v {
                 redis::Value::Array(a) => a,
                 other => vec![other],
@@ -51,20 +57,26 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         3 => {
-            let Ok(v) = redis::parse_redis_value(rest) else { return };
+            let Ok(v) = redis::parse_redis_value(rest) else {
+                return;
+            };
             let fields = queue_redis::pairs(v);
             metadata_text(&fields);
             let rec = codec::event_record("1700000000000-1", fields);
             must_parse("stream record", rec.as_str());
         }
         4 => {
-            let Ok(v) = redis::parse_redis_value(rest) else { return };
+            let Ok(v) = redis::parse_redis_value(rest) else {
+                return;
+            };
             if let Ok(id) = codec::appended_id(&v) {
                 let _ = id.to_string();
             }
         }
         _ => {
-            let Ok(s) = std::str::from_utf8(rest) else { return };
+            let Ok(s) = std::str::from_utf8(rest) else {
+                return;
+            };
             must_parse("kv value", &codec::json_text(s.to_string()));
             let _ = codec::leaf(s);
         }

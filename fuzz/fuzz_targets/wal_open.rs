@@ -40,11 +40,18 @@ enum Opened {
 impl Opened {
     fn open(opts: &DataDirOptions, queue: bool) -> (Opened, nvent_engine::Result<()>) {
         if queue {
-            let q = Queue::new(Arc::new(FileQueueAdapter::new(opts.clone())), &Map::new(), Limits::default());
+            let q = Queue::new(
+                Arc::new(FileQueueAdapter::new(opts.clone())),
+                &Map::new(),
+                Limits::default(),
+            );
             let r = block_on(q.init());
             (Opened::Queue(q), r)
         } else {
-            let s = Store::new(Arc::new(FileStoreAdapter::new(opts.clone())), Limits::default());
+            let s = Store::new(
+                Arc::new(FileStoreAdapter::new(opts.clone())),
+                Limits::default(),
+            );
             let r = block_on(s.init());
             (Opened::Store(s), r)
         }
@@ -56,16 +63,26 @@ impl Opened {
             Opened::Store(s) => block_on(s.recovery_report()),
             Opened::Queue(q) => block_on(q.recovery_report()),
         };
-        let r = must_parse("recovery report", &report.unwrap().expect("a file backend reports"));
+        let r = must_parse(
+            "recovery report",
+            &report.unwrap().expect("a file backend reports"),
+        );
         r["snapshotRecords"].as_u64().unwrap() + r["logRecords"].as_u64().unwrap()
     }
 
     fn probe_write(&self) {
         match self {
-            Opened::Store(s) => block_on(s.kv_set("fuzz-probe", "\"here\"".into(), None)).expect("write after open"),
+            Opened::Store(s) => {
+                block_on(s.kv_set("fuzz-probe", "\"here\"".into(), None)).expect("write after open")
+            }
             Opened::Queue(q) => {
-                block_on(q.enqueue("fuzz-probe", "n", "1".into(), Some(r#"{"jobId":"fuzz-probe","delay":3600000}"#)))
-                    .expect("enqueue after open");
+                block_on(q.enqueue(
+                    "fuzz-probe",
+                    "n",
+                    "1".into(),
+                    Some(r#"{"jobId":"fuzz-probe","delay":3600000}"#),
+                ))
+                .expect("enqueue after open");
             }
         }
     }
@@ -73,7 +90,9 @@ impl Opened {
     fn probe_read(&self) -> bool {
         match self {
             Opened::Store(s) => block_on(s.kv_get("fuzz-probe")).unwrap().is_some(),
-            Opened::Queue(q) => block_on(q.get_job("fuzz-probe", "fuzz-probe")).unwrap().is_some(),
+            Opened::Queue(q) => block_on(q.get_job("fuzz-probe", "fuzz-probe"))
+                .unwrap()
+                .is_some(),
         }
     }
 
@@ -87,24 +106,44 @@ impl Opened {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
-    let (salvage, queue, fix, snapshot) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0, flags & 8 != 0);
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (salvage, queue, fix, snapshot) = (
+        flags & 1 != 0,
+        flags & 2 != 0,
+        flags & 4 != 0,
+        flags & 8 != 0,
+    );
     let dir = Scratch::new("open");
     let mut bytes = record::header(if snapshot { SNAPSHOT_MAGIC } else { LOG_MAGIC });
     bytes.extend_from_slice(rest);
     if fix {
         fix_crcs(&mut bytes);
     }
-    let file = if snapshot { "snapshot-1.snap" } else { "wal-0.log" };
+    let file = if snapshot {
+        "snapshot-1.snap"
+    } else {
+        "wal-0.log"
+    };
     std::fs::write(dir.0.join(file), &bytes).unwrap();
     let opts = DataDirOptions {
         data_dir: dir.0.clone(),
-        wal: WalConfig { durability: Durability::None, salvage, ..WalConfig::default() },
+        wal: WalConfig {
+            durability: Durability::None,
+            salvage,
+            ..WalConfig::default()
+        },
     };
     let (first, r) = Opened::open(&opts, queue);
     if let Err(e) = r {
         // Damage is NVENT_CORRUPT; nothing else may come of bytes on disk.
-        assert_eq!(e.code(), "NVENT_CORRUPT", "open failed with {}: {e}", e.code());
+        assert_eq!(
+            e.code(),
+            "NVENT_CORRUPT",
+            "open failed with {}: {e}",
+            e.code()
+        );
         first.close();
         return;
     }
@@ -114,7 +153,10 @@ fuzz_target!(|data: &[u8]| {
     // What opened once reopens, with the write made after it.
     let (second, r) = Opened::open(&opts, queue);
     if let Err(e) = r {
-        panic!("opened once, then fails to reopen after one write: {} {e}", e.code());
+        panic!(
+            "opened once, then fails to reopen after one write: {} {e}",
+            e.code()
+        );
     }
     assert!(second.probe_read(), "the write made after opening is gone");
     assert!(second.recovered() > before, "fewer records after reopening");

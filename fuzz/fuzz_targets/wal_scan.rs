@@ -40,7 +40,9 @@ fn valid_frame_at(bytes: &[u8], at: usize) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let mut bytes = Vec::new();
     if flags & 1 != 0 {
         bytes.extend_from_slice(&record::header(LOG_MAGIC));

@@ -14,6 +14,24 @@ fn corrupt(id: &str, what: &str) -> NventError {
     }
 }
 
+/// Checks that a stored field is JSON text before it is spliced into a result: the JS
+/// side parses that result whole, so one field another writer (or damage) left as plain
+/// text would fail the whole call, or the whole batch of taken jobs, with a bare
+/// `SyntaxError` instead of `NVENT_CORRUPT` naming the job.
+fn checked(id: &str, what: &str, text: String) -> Result<String> {
+    let mut de = serde_json::Deserializer::from_str(&text);
+    // The engine wrote these within the depth limit; the reader's own limit is not ours.
+    de.disable_recursion_limit();
+    let ok = serde::Deserialize::deserialize(&mut de)
+        .and_then(|serde::de::IgnoredAny| de.end())
+        .is_ok();
+    if ok {
+        Ok(text)
+    } else {
+        Err(corrupt(id, what))
+    }
+}
+
 /// Rebuilds a job from its hash fields.
 pub(super) fn job(id: &str, fields: Vec<(String, String)>, logs: Vec<String>) -> Result<Job> {
     let mut name = None;
@@ -52,14 +70,18 @@ pub(super) fn job(id: &str, fields: Vec<(String, String)>, logs: Vec<String>) ->
             "made" => job.attempts_made = num(&v, "made")? as u32,
             "pon" => job.processed_on = Some(num(&v, "pon")?),
             "fon" => job.finished_on = Some(num(&v, "fon")?),
-            "rv" => job.returnvalue = Some(Json::trusted(v)),
+            "rv" => job.returnvalue = Some(Json::trusted(checked(id, "rv", v)?)),
             "fr" => job.failed_reason = Some(v),
-            "prog" => job.progress = Some(Json::trusted(v)),
+            "prog" => job.progress = Some(Json::trusted(checked(id, "prog", v)?)),
             _ => {}
         }
     }
     job.name = name.ok_or_else(|| corrupt(id, "name"))?;
-    job.data = Json::trusted(data.ok_or_else(|| corrupt(id, "data"))?);
+    job.data = Json::trusted(checked(
+        id,
+        "data",
+        data.ok_or_else(|| corrupt(id, "data"))?,
+    )?);
     job.opts = JobOptions::parse(&Map::new(), opts)?;
     Ok(job)
 }
@@ -94,6 +116,8 @@ pub(super) fn claims(reply: &[RValue]) -> Result<Vec<Claim>> {
         ) else {
             return Err(bad_reply("take"));
         };
+        let data = checked(&id, "data", data)?;
+        let opts = checked(&id, "opts", opts)?;
         claims.push(Claim::new(
             id,
             name,
@@ -152,6 +176,52 @@ impl Claim {
             name,
             json: out,
             timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> RValue {
+        RValue::BulkString(s.as_bytes().to_vec())
+    }
+
+    /// Found by the `redis_reply` fuzz target: a stored field that is not JSON was spliced
+    /// into the text JS parses.
+    #[test]
+    fn fields_that_are_not_json_are_corrupt_not_spliced() {
+        let taken = |data: &str, opts: &str| {
+            claims(&[
+                bulk("7"),
+                bulk("send"),
+                bulk(data),
+                RValue::Int(1),
+                bulk(opts),
+                RValue::Int(42),
+            ])
+        };
+        let ok = taken(r#"{"to":"a"}"#, r#"{"timeout":5}"#).unwrap();
+        assert_eq!(ok[0].json, r#""7","send",{"to":"a"},0,42,{"timeout":5}"#);
+        for (data, opts) in [
+            ("{", "{}"),
+            ("plain text", "{}"),
+            ("1", r#"{"timeout":5,0}"#),
+        ] {
+            let e = taken(data, opts).err().expect("refused");
+            assert_eq!(e.code(), "NVENT_CORRUPT", "{data} {opts}");
+        }
+        let read = |field: &str, value: &str| {
+            let mut fields = vec![("name".to_string(), "n".to_string())];
+            fields.push(("data".into(), "1".into()));
+            fields.push((field.to_string(), value.to_string()));
+            job("7", fields, Vec::new())
+        };
+        assert!(read("rv", "[1]").is_ok());
+        for field in ["data", "rv", "prog"] {
+            let e = read(field, "not json").err().expect("refused");
+            assert_eq!(e.code(), "NVENT_CORRUPT", "{field}");
         }
     }
 }

@@ -13,9 +13,9 @@
 
 mod codec;
 mod events;
+mod follow;
 #[cfg(fuzzing)]
 pub mod fuzzing;
-mod follow;
 mod index;
 mod kv;
 
