@@ -209,7 +209,9 @@ mod tests {
             ("plain text", "{}"),
             ("1", r#"{"timeout":5,0}"#),
         ] {
-            let e = taken(data, opts).err().expect("refused");
+            let Err(e) = taken(data, opts) else {
+                panic!("{data} {opts} accepted")
+            };
             assert_eq!(e.code(), "NVENT_CORRUPT", "{data} {opts}");
         }
         let read = |field: &str, value: &str| {
@@ -220,7 +222,9 @@ mod tests {
         };
         assert!(read("rv", "[1]").is_ok());
         for field in ["data", "rv", "prog"] {
-            let e = read(field, "not json").err().expect("refused");
+            let Err(e) = read(field, "not json") else {
+                panic!("{field} accepted")
+            };
             assert_eq!(e.code(), "NVENT_CORRUPT", "{field}");
         }
     }
