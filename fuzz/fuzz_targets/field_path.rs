@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use nvent_engine::fuzzing::store_redis as codec;
 use nvent_engine::store::metadata;
 use nvent_engine::value::{field_path, parse_value, Limits};
-use nvent_fuzz::{block_on, memory_store, must_parse, same};
+use nvent_fuzz::{block_on, memory_store, must_parse, raw_value_marker, same};
 use serde_json::{json, Map, Value};
 
 /// What a Redis index entry holds for `m` and what a reader rebuilds from it, both ways

@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nvent_engine::fuzzing::{queue_redis, store_redis as codec};
-use nvent_fuzz::{must_parse, same};
+use nvent_fuzz::{must_parse, raw_value_marker, same};
 
 fn metadata_text(fields: &[(String, String)]) {
     let mut out = Vec::new();
