@@ -107,6 +107,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if raw_value_marker(text) {
+        return;
+    }
     check_path(text);
     check_metadata(text);
 });

@@ -23,8 +23,12 @@ fn check_event(text: &str, limits: &Limits) {
     let mut want = given.clone();
     want.shift_remove("id");
     want.shift_remove("ts");
-    // Each field names its own value.
+    // Each field names its own value (a repeated name: the last one is the object's).
+    let names: Vec<&str> = body.fields().map(|(k, _)| k).collect();
     for (k, v) in body.fields() {
+        if names.iter().filter(|n| **n == k).count() > 1 {
+            continue;
+        }
         assert!(
             same(&must_parse("field value", v), &given[k]) || k == "type",
             "field {k}"
@@ -79,6 +83,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if raw_value_marker(text) {
+        return;
+    }
     // A lone-surrogate escape is valid JSON to JS but not to serde_json; the JS layer
     // refuses lone surrogates before it makes the text (value.rs), so such text never
     // arrives here, and the checks below (serde_json) cannot judge it.

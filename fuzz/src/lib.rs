@@ -23,7 +23,11 @@ pub fn memory_store() -> &'static Store {
 
 /// Parses text the engine produced and claims is JSON; a failure is a finding.
 pub fn must_parse(what: &str, text: &str) -> Value {
-    match serde_json::from_str::<Value>(text) {
+    // JS has no nesting limit of its own; inputs are short enough for the stack.
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let parsed = serde::Deserialize::deserialize(&mut de).and_then(|v: Value| de.end().map(|()| v));
+    match parsed {
         Ok(v) => v,
         // JS parses a number beyond f64 to ±Infinity; serde_json cannot hold it. The JS
         // layer never sends one (JSON.stringify writes null), so this is not a finding.
