@@ -16,8 +16,9 @@ fn check_event(text: &str, limits: &Limits) {
     let Ok(body) = EventBody::parse(text, limits) else {
         return;
     };
+    // Not an object to serde_json: a number beyond f64 (see `must_parse`).
     let Value::Object(given) = must_parse("event", text) else {
-        panic!("event not an object")
+        return;
     };
     assert_eq!(given.get("type"), Some(&Value::String(body.kind.clone())));
     let mut want = given.clone();
