@@ -45,7 +45,8 @@ fn check_path(text: &str) {
     let f = metadata::parse_filter(Some(&json!({ text: 1 }))).expect("accepted path filters");
     assert!(metadata::matches(&v, &f));
     // As a dot key of an add: expanded, stored on every backend, read back.
-    let m = metadata::for_add(Some(json!({ text: 1 }))).expect("accepted path as a dot key");
+    let m = metadata::for_add(Some(json!({ text: 1 })), &Limits::default())
+        .expect("accepted path as a dot key");
     // `version` belongs to the store: an add sets it to 0 whatever the caller gave.
     let owned = segments[0] == "version";
     if !owned {
@@ -72,7 +73,7 @@ fn check_metadata(text: &str) {
     let Ok(v) = parse_value(text, &Limits::default()) else {
         return;
     };
-    if let Ok(m) = metadata::for_add(Some(v.clone())) {
+    if let Ok(m) = metadata::for_add(Some(v.clone()), &Limits::default()) {
         let Value::Object(map) = &m else {
             panic!("for_add gave {m}")
         };
@@ -85,7 +86,7 @@ fn check_metadata(text: &str) {
         );
         assert!(same(&got["metadata"], &m), "{got} vs {m}");
         // An update merges: what comes back is the merge of the two.
-        if let Ok(Value::Object(p)) = metadata::for_update(v.clone()) {
+        if let Ok(Value::Object(p)) = metadata::for_update(v.clone(), &Limits::default()) {
             let _ = codec::merge_ops(&p);
             let mut want = map.clone();
             metadata::deep_merge(&mut want, p);

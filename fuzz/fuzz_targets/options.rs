@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nvent_engine::config;
-use nvent_engine::file::dir::DataDirOptions;
+use nvent_engine::file::dir::{DataDirKind, DataDirOptions};
 use nvent_engine::options::Opts;
 use nvent_engine::queue::facade::Queue;
 use nvent_engine::queue::job::ScheduleSpec;
@@ -26,6 +26,7 @@ fn queue() -> &'static Queue {
             &Map::new(),
             Limits::default(),
         )
+        .expect("a memory queue with no options")
     })
 }
 
@@ -144,7 +145,12 @@ fuzz_target!(|data: &[u8]| {
                     "redis" => check_redis(options.get("connection")),
                     "file" => {
                         let o = Opts::from_map("options", options.clone());
-                        let _ = DataDirOptions::parse(&o, kind);
+                        let k = if kind == "queue" {
+                            DataDirKind::Queue
+                        } else {
+                            DataDirKind::Store
+                        };
+                        let _ = DataDirOptions::parse(&o, k);
                     }
                     _ => {}
                 }
@@ -160,7 +166,7 @@ fuzz_target!(|data: &[u8]| {
             let Ok(o) = Opts::parse("options", Some(text)) else {
                 return;
             };
-            let _ = DataDirOptions::parse(&o, "store");
+            let _ = DataDirOptions::parse(&o, DataDirKind::Store);
         }
     }
 });

@@ -25,6 +25,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
+    if raw_value_marker(&String::from_utf8_lossy(rest)) {
+        return;
+    }
     match pick % 6 {
         0 => {
             let Ok(v) = redis::parse_redis_value(rest) else {

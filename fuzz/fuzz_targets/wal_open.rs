@@ -1,36 +1,23 @@
 //! A data dir holding arbitrary bytes, opened by the file store or the file queue: the
 //! whole recovery (scan, decode, replay). Flags (first byte): bit 0 salvage, bit 1 queue
 //! (else store), bit 2 fixes frame CRCs (see `wal_scan`), bit 3 writes the bytes as the
-//! snapshot of generation 1 instead of the log of generation 0. The rest follows a valid
-//! header. A dir that opens must take a write, close, and reopen with everything in it.
+//! snapshot of generation 1 instead of the log of generation 0, bit 4 gives the header
+//! format 1 (else the format written). The rest follows that header. A dir that opens must take a write, close, and reopen with everything in it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nvent_engine::file::dir::DataDirOptions;
-use nvent_engine::file::record::{self, HEADER_LEN, LOG_MAGIC, SNAPSHOT_MAGIC};
+use nvent_engine::file::dir::{DataDirKind, DataDirOptions};
+use nvent_engine::file::record::{LOG_MAGIC, SNAPSHOT_MAGIC, VERSION, VERSION_1};
 use nvent_engine::file::wal::{Durability, WalConfig};
 use nvent_engine::queue::facade::Queue;
 use nvent_engine::queue::file::FileQueueAdapter;
 use nvent_engine::store::facade::Store;
 use nvent_engine::store::file::FileStoreAdapter;
 use nvent_engine::value::Limits;
+use nvent_fuzz::wal::{fix_crcs, header};
 use nvent_fuzz::{block_on, must_parse, Scratch};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-fn fix_crcs(bytes: &mut [u8]) {
-    let mut at = HEADER_LEN;
-    while at + 8 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        if len == 0 || at + 8 + len > bytes.len() {
-            return;
-        }
-        let mut framed = Vec::new();
-        record::frame(&bytes[at + 8..at + 8 + len], &mut framed);
-        bytes[at + 4..at + 8].copy_from_slice(&framed[4..8]);
-        at += 8 + len;
-    }
-}
 
 enum Opened {
     Store(Store),
@@ -44,7 +31,8 @@ impl Opened {
                 Arc::new(FileQueueAdapter::new(opts.clone())),
                 &Map::new(),
                 Limits::default(),
-            );
+            )
+            .expect("a file queue with no options");
             let r = block_on(q.init());
             (Opened::Queue(q), r)
         } else {
@@ -116,25 +104,33 @@ fuzz_target!(|data: &[u8]| {
         flags & 8 != 0,
     );
     let dir = Scratch::new("open");
-    let mut bytes = record::header(if snapshot { SNAPSHOT_MAGIC } else { LOG_MAGIC });
+    let magic = if snapshot { SNAPSHOT_MAGIC } else { LOG_MAGIC };
+    let mut bytes = header(magic, if flags & 16 != 0 { VERSION_1 } else { VERSION });
     bytes.extend_from_slice(rest);
     if fix {
         fix_crcs(&mut bytes);
     }
-    let file = if snapshot {
-        "snapshot-1.snap"
-    } else {
-        "wal-0.log"
-    };
-    std::fs::write(dir.0.join(file), &bytes).unwrap();
     let opts = DataDirOptions {
         data_dir: dir.0.clone(),
+        kind: if queue {
+            DataDirKind::Queue
+        } else {
+            DataDirKind::Store
+        },
         wal: WalConfig {
             durability: Durability::None,
             salvage,
             ..WalConfig::default()
         },
     };
+    let file = if snapshot {
+        "snapshot-1.snap"
+    } else {
+        "wal-0.log"
+    };
+    let files = opts.files_dir();
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join(file), &bytes).unwrap();
     let (first, r) = Opened::open(&opts, queue);
     if let Err(e) = r {
         // Damage is NVENT_CORRUPT; nothing else may come of bytes on disk.

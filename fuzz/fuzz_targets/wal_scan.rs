@@ -1,43 +1,14 @@
 //! WAL framing at open: `file::record::scan` over arbitrary file bytes, strict and
-//! salvage. Flags (first byte): bit 0 puts a valid header before the rest, bit 1 fixes the
-//! CRC of every frame whose length fits (so that payloads and lengths, not checksums, are
-//! what varies).
+//! salvage. Flags (first byte): bit 0 puts a valid header before the rest (bit 2: of
+//! format 1, else of the format written), bit 1 fixes the CRC of every frame whose header
+//! and length fit (so that payloads and lengths, not checksums, are what varies).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nvent_engine::file::record::{self, HEADER_LEN, LOG_MAGIC};
+use nvent_engine::file::record::{self, HEADER_LEN, LOG_MAGIC, VERSION, VERSION_1};
 use nvent_fuzz::skipped;
+use nvent_fuzz::wal::{fix_crcs, header, valid_frame_at, version};
 use std::path::Path;
-
-/// Recomputes the CRC of each frame, walking by the length fields.
-pub fn fix_crcs(bytes: &mut [u8]) {
-    let mut at = HEADER_LEN;
-    while at + 8 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        if len == 0 || at + 8 + len > bytes.len() {
-            return;
-        }
-        let crc = crc32(&bytes[at + 8..at + 8 + len]);
-        bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
-        at += 8 + len;
-    }
-}
-
-fn crc32(b: &[u8]) -> u32 {
-    let mut framed = Vec::new();
-    record::frame(b, &mut framed);
-    u32::from_le_bytes(framed[4..8].try_into().unwrap())
-}
-
-/// A complete frame with a matching CRC starts at `at`.
-fn valid_frame_at(bytes: &[u8], at: usize) -> bool {
-    if at + 8 > bytes.len() {
-        return false;
-    }
-    let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
-    len > 0 && at + 8 + len <= bytes.len() && crc32(&bytes[at + 8..at + 8 + len]) == crc
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
@@ -45,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut bytes = Vec::new();
     if flags & 1 != 0 {
-        bytes.extend_from_slice(&record::header(LOG_MAGIC));
+        let v = if flags & 4 != 0 { VERSION_1 } else { VERSION };
+        bytes.extend_from_slice(&header(LOG_MAGIC, v));
     }
     bytes.extend_from_slice(rest);
     if flags & 2 != 0 {
@@ -65,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         if bytes.len() >= HEADER_LEN {
             assert!(s.valid_len as usize >= HEADER_LEN);
         }
-        if s.skipped.is_empty() && !s.records.is_empty() {
+        if s.skipped.is_empty() && !s.records.is_empty() && version(&bytes) == VERSION {
             // What was kept is exactly the file up to valid_len.
             let mut again = record::header(LOG_MAGIC);
             for r in &s.records {

@@ -100,3 +100,69 @@ pub fn skipped(tag: &str) -> bool {
 pub fn raw_value_marker(text: &str) -> bool {
     skipped("raw-value-key") && text.contains("$serde_json::private::RawValue")
 }
+
+/// WAL framing as the targets need it: both formats (`nvent_engine::file::record`), so
+/// that a target can give libFuzzer's mutations valid checksums (lengths and payloads
+/// vary, not CRCs) and can recognise a complete record wherever it sits.
+pub mod wal {
+    use nvent_engine::file::record::{self, HEADER_LEN, SYNC, VERSION_1};
+
+    /// The format a file's header names (2 when it names none).
+    pub fn version(bytes: &[u8]) -> u32 {
+        bytes.get(8..12).map_or(record::VERSION, |v| {
+            u32::from_le_bytes(v.try_into().unwrap())
+        })
+    }
+
+    /// A file header of `magic` in `version`.
+    pub fn header(magic: &[u8; 8], version: u32) -> Vec<u8> {
+        let mut h = magic.to_vec();
+        h.extend_from_slice(&version.to_le_bytes());
+        h
+    }
+
+    /// `(crc, start of payload, payload length)` of the frame at `at` when its header is
+    /// there and its length fits the file; the crc is the one the frame should carry.
+    fn frame_at(bytes: &[u8], at: usize, version: u32) -> Option<(usize, usize, usize)> {
+        let (len_at, body) = if version == VERSION_1 {
+            (at, at + 8)
+        } else {
+            if bytes.get(at..at + 4)? != SYNC {
+                return None;
+            }
+            (at + 4, at + 12)
+        };
+        let len = u32::from_le_bytes(bytes.get(len_at..len_at + 4)?.try_into().unwrap()) as usize;
+        (len > 0 && body.checked_add(len)? <= bytes.len()).then_some((len_at + 4, body, len))
+    }
+
+    /// The CRC a frame of `payload` carries in `version`.
+    fn crc_of(payload: &[u8], version: u32) -> [u8; 4] {
+        if version == VERSION_1 {
+            return crc32fast::hash(payload).to_le_bytes();
+        }
+        let mut framed = Vec::new();
+        record::frame(payload, &mut framed);
+        framed[8..12].try_into().unwrap()
+    }
+
+    /// Gives every frame whose header and length fit a matching CRC, walking frame by
+    /// frame from the header.
+    pub fn fix_crcs(bytes: &mut [u8]) {
+        let version = version(bytes);
+        let mut at = HEADER_LEN;
+        while let Some((crc_at, body, len)) = frame_at(bytes, at, version) {
+            let crc = crc_of(&bytes[body..body + len], version);
+            bytes[crc_at..crc_at + 4].copy_from_slice(&crc);
+            at = body + len;
+        }
+    }
+
+    /// A complete frame with a matching CRC starts at `at`.
+    pub fn valid_frame_at(bytes: &[u8], at: usize) -> bool {
+        let version = version(bytes);
+        frame_at(bytes, at, version).is_some_and(|(crc_at, body, len)| {
+            bytes[crc_at..crc_at + 4] == crc_of(&bytes[body..body + len], version)
+        })
+    }
+}
