@@ -37,9 +37,14 @@ failures=()
 for t in "${TARGETS[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t"
   log="$work/$t.log"
+  # wal_open starts a log writer thread per input (and the runtime's blocking threads):
+  # one still exiting when LeakSanitizer looks is reported as a leak that does not
+  # reproduce. Leak checks stay on for every other target.
+  extra=()
+  [[ $t == wal_open ]] && extra=(-detect_leaks=0)
   cargo $TOOLCHAIN fuzz run -O "$t" "$work/$t" "corpus/$t" -- \
     -max_total_time="$PER" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="artifacts/$t/" "${extra[@]}" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   if (( rc == 0 )); then
