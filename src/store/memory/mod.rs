@@ -191,8 +191,16 @@ impl MemoryStoreAdapter {
     /// # Errors
     /// `NVENT_CORRUPT` for a record that does not decode.
     pub fn replay(&self, records: &[Vec<u8>]) -> Result<()> {
-        for bytes in records {
-            self.apply(Change::decode(bytes)?)?;
+        for (i, bytes) in records.iter().enumerate() {
+            // A record that decodes but holds what no call could have stored (text that is
+            // not JSON, a value too deep) is damage as well: a caller's code such as
+            // NVENT_NOT_SERIALIZABLE would blame a call that nobody made.
+            self.apply(Change::decode(bytes)?).map_err(|e| match e {
+                NventError::Corrupt { .. } => e,
+                other => NventError::Corrupt {
+                    message: format!("store record {i} cannot be replayed: {other}"),
+                },
+            })?;
         }
         Ok(())
     }
@@ -314,6 +322,27 @@ mod tests {
             MemoryStoreAdapter::with_clock(Arc::new(move || tc.load(AtomicOrdering::SeqCst))),
             t,
         )
+    }
+
+    /// Found by the `wal_open` fuzz target: a well-framed record holding metadata that is
+    /// not JSON failed the open with NVENT_NOT_SERIALIZABLE, a caller's code.
+    #[test]
+    fn a_record_that_cannot_be_replayed_is_corrupt() {
+        let bad = Change::IndexPut {
+            key: "k".into(),
+            id: "e".into(),
+            score: 1.0,
+            metadata: "{not json".into(),
+        };
+        let e = MemoryStoreAdapter::new()
+            .replay(&[bad.encode()])
+            .expect_err("refused");
+        assert_eq!(e.code(), "NVENT_CORRUPT");
+        assert!(e.to_string().contains("store record 0"), "{e}");
+        let e = MemoryStoreAdapter::new()
+            .replay(&[b"\xff\xff".to_vec()])
+            .expect_err("refused");
+        assert_eq!(e.code(), "NVENT_CORRUPT");
     }
 
     fn j(v: Value) -> Json {
