@@ -20,7 +20,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked || exit 1
 fi
 TOOLCHAIN=+nightly
-rustup toolchain list 2>/dev/null | grep -q '^nightly' || TOOLCHAIN=""
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  # A machine with only the stable toolchain: its rust-std ships the ASan runtime, and
+  # RUSTC_BOOTSTRAP lets stable rustc take the -Z flags cargo-fuzz passes.
+  TOOLCHAIN=""
+  export RUSTC_BOOTSTRAP=1
+fi
 
 start=$(date +%s)
 if ! cargo $TOOLCHAIN fuzz build -O; then

@@ -72,7 +72,16 @@ pub fn check_name(what: &'static str, name: &str, limits: &Limits) -> Result<()>
 }
 
 /// Segments of a dotted field path that could reach a JS prototype.
-const FORBIDDEN_SEGMENTS: [&str; 3] = ["__proto__", "prototype", "constructor"];
+/// `__proto__`, `prototype` and `constructor` could reach a JS prototype; serde_json's
+/// raw-value marker is a key its parser will not take back as an object's first key, so
+/// metadata holding it could be stored but never replayed (found by the `field_path` fuzz
+/// target).
+const FORBIDDEN_SEGMENTS: [&str; 4] = [
+    "__proto__",
+    "prototype",
+    "constructor",
+    "$serde_json::private::RawValue",
+];
 
 /// The longest field path (SPEC §2), in UTF-8 bytes. Fixed, not configurable: Redis
 /// scripts walk a path's prefixes on the server, so this bound is what keeps one increment
@@ -503,6 +512,8 @@ mod tests {
             "a.__proto__.b",
             "constructor",
             "a.prototype",
+            "a.$serde_json::private::RawValue",
+            "$serde_json::private::RawValue.b",
             "a..b",
             "",
         ] {

@@ -539,6 +539,18 @@ export default function storeSuite(backend) {
       assertNotPolluted()
     }))
 
+    // serde_json's raw-value marker as a path segment: a file store accepted it and then could
+    // not replay its own log (found by the field_path fuzz target).
+    test('add, update and increment refuse the segment "$serde_json::private::RawValue"', withStore(async (store, u) => {
+      const marker = '$serde_json::private::RawValue'
+      await rejectsCode(() => store.index.add(u, 'e', 1, { [`a.${marker}`]: 1 }), 'NVENT_INVALID_NAME')
+      assert.equal(await store.index.get(u, 'e'), null)
+      await store.index.add(u, 'e', 1, { a: { n: 1 } })
+      await rejectsCode(() => store.index.update(u, 'e', { [`a.${marker}`]: 1 }), 'NVENT_INVALID_NAME')
+      await rejectsCode(() => store.index.increment(u, 'e', `a.${marker}`, 1), 'NVENT_INVALID_NAME')
+      assert.deepEqual((await store.index.get(u, 'e')).metadata, { a: { n: 1 }, version: 0 })
+    }))
+
     // SPEC §2: a field path is at most 1024 bytes and 128 segments, wherever one is taken:
     // merge keys (add/update metadata, at any level), increments, filters, sorts.
     const overLimits = [
