@@ -221,6 +221,7 @@ pub fn refuse_old_queue(data_dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::file::dir::{DataDirKind, DataDirOptions};
+    use crate::file::record::format_1;
     use crate::file::wal::WalConfig;
     use crate::queue::file::FileQueueAdapter;
     use crate::queue::{JobOptions, NewJob, QueueAdapter, ScheduleSpec};
@@ -243,18 +244,6 @@ mod tests {
             kind,
             wal: WalConfig::default(),
         }
-    }
-
-    /// A file as an earlier release wrote it: format 1 framing of `records`.
-    fn format_1(magic: &[u8; 8], records: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = magic.to_vec();
-        out.extend_from_slice(&VERSION_1.to_le_bytes());
-        for r in records {
-            out.extend_from_slice(&(r.len() as u32).to_le_bytes());
-            out.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
-            out.extend_from_slice(r);
-        }
-        out
     }
 
     fn job(name: &str, opts: Value) -> NewJob {

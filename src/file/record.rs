@@ -264,6 +264,21 @@ pub fn scan(path: &Path, bytes: &[u8], magic: &[u8; 8], salvage: bool) -> Result
     Ok(scan)
 }
 
+/// A file framed as earlier releases wrote them (format 1: `len | crc32(payload) | payload`),
+/// for tests of reading old files.
+#[cfg(test)]
+pub(crate) fn format_1<R: AsRef<[u8]>>(magic: &[u8; 8], records: &[R]) -> Vec<u8> {
+    let mut out = magic.to_vec();
+    out.extend_from_slice(&VERSION_1.to_le_bytes());
+    for r in records {
+        let r = r.as_ref();
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
+        out.extend_from_slice(r);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,16 +291,9 @@ mod tests {
         out
     }
 
-    /// A format-1 file, as the engine wrote them before format 2.
+    /// A format-1 log, as the engine wrote them before format 2.
     fn file_v1(records: &[&[u8]]) -> Vec<u8> {
-        let mut out = LOG_MAGIC.to_vec();
-        out.extend_from_slice(&VERSION_1.to_le_bytes());
-        for r in records {
-            out.extend_from_slice(&(r.len() as u32).to_le_bytes());
-            out.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
-            out.extend_from_slice(r);
-        }
-        out
+        format_1(LOG_MAGIC, records)
     }
 
     /// Where each record's frame ends.
