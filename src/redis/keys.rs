@@ -142,6 +142,13 @@ pub fn topic_pattern(topic: &str) -> String {
     out
 }
 
+/// The pub/sub channel on which a hub's flushes come back (`redis::pubsub::Hub::flush`). It
+/// starts with NUL, which no topic (a name, SPEC §2) can contain, so no user's channel or
+/// message is ever taken for a marker, nor a marker for a user's message.
+pub fn hub_marker(instance: &str) -> String {
+    format!("\0nvent:hub:{instance}")
+}
+
 /// A name no other adapter instance uses, in this process or another: the process id, the
 /// time and a counter (consumer names in groups, wake keys of store subscriptions).
 pub fn instance_name() -> String {

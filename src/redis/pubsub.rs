@@ -12,6 +12,14 @@
 //! replaced like a dropped one (`tail.rs` has the policy).
 //!
 //! Messages reach `on_message` from that one task, in the order Redis sent them.
+//!
+//! [`Hub::flush`] marks a point in that order: it publishes a token on the hub's own marker
+//! channel (`keys::hub_marker`, a name with a NUL, which no topic can hold) and waits until
+//! the token comes back on the subscriber connection. Redis delivers a connection's messages
+//! in the order it executed the `PUBLISH`es, so every publish that resolved before the flush
+//! began has then been handed to `on_message` (SPEC §4: a publish that resolved before
+//! `unsubscribe()` is still delivered). Channels starting with NUL are the engine's own:
+//! never handed to `on_message`, even when a pattern matches them.
 
 use super::tail::{Retry, QUIET};
 use super::Redis;
@@ -19,8 +27,9 @@ use crate::error::{NventError, Result};
 use futures::StreamExt;
 use redis::aio::PubSubSink;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 /// Receives `(channel, pattern if a pattern matched, payload)`.
 pub type OnMessage = Arc<dyn Fn(&str, Option<&str>, &[u8]) + Send + Sync>;
@@ -36,6 +45,11 @@ struct Inner {
     sink: watch::Sender<Link>,
     on_message: OnMessage,
     on_gap: OnGap,
+    /// This hub's marker channel (`keys::hub_marker`) and the flushes waiting for their
+    /// token to come back on it.
+    marker: String,
+    flushes: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    next_flush: AtomicU64,
 }
 
 /// The hub's connection as subscribes see it.
@@ -74,8 +88,42 @@ impl Hub {
                 sink: watch::channel(Link::Down).0,
                 on_message,
                 on_gap,
+                marker: super::keys::hub_marker(&super::keys::instance_name()),
+                flushes: Mutex::new(HashMap::new()),
+                next_flush: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Resolves once every message that Redis published before this call reached
+    /// `on_message` (see the module doc). Without a live connection there is nothing in
+    /// transit, and a server that does not answer within `commandTimeout` is not waited
+    /// for longer: best effort, never an error.
+    pub async fn flush(&self) {
+        if !matches!(&*self.inner.sink.borrow(), Link::Up(_)) {
+            return;
+        }
+        let token = self.inner.next_flush.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .flushes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token, tx);
+        let deadline = self.inner.redis.config().command_timeout;
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(&self.inner.marker).arg(token);
+        let waited = tokio::time::timeout(deadline, async {
+            let _: i64 = self.inner.redis.query(&publish).await?;
+            rx.await.map_err(|_| NventError::closed("redis subscriber"))
+        })
+        .await;
+        drop(waited);
+        self.inner
+            .flushes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&token);
     }
 
     /// Subscribes to a channel (or a Redis glob pattern); resolves once Redis confirmed.
@@ -217,15 +265,11 @@ async fn run(hub: Weak<Inner>) {
         };
         let (channels, patterns): (Vec<String>, Vec<String>) = {
             let n = lock(&inner.names);
-            (
-                n.channels.keys().cloned().collect(),
-                n.patterns.keys().cloned().collect(),
-            )
+            let mut channels: Vec<String> = n.channels.keys().cloned().collect();
+            channels.push(inner.marker.clone());
+            (channels, n.patterns.keys().cloned().collect())
         };
-        let mut r = Ok(());
-        if !channels.is_empty() {
-            r = sink.subscribe(&channels).await;
-        }
+        let mut r = sink.subscribe(&channels).await;
         if r.is_ok() && !patterns.is_empty() {
             r = sink.psubscribe(&patterns).await;
         }
@@ -251,13 +295,30 @@ async fn run(hub: Weak<Inner>) {
                     let Some(msg) = msg else { break };
                     heard = tokio::time::Instant::now();
                     let Some(inner) = hub.upgrade() else { return };
+                    let channel = msg.get_channel_name();
+                    if channel.starts_with('\0') {
+                        // The engine's own channel (a flush marker, ours or another
+                        // hub's that a pattern matched): never a user's message.
+                        if channel == inner.marker {
+                            let token = std::str::from_utf8(msg.get_payload_bytes())
+                                .ok()
+                                .and_then(|t| t.parse::<u64>().ok());
+                            let waiter = token.and_then(|t| {
+                                inner.flushes.lock().unwrap_or_else(|p| p.into_inner()).remove(&t)
+                            });
+                            if let Some(tx) = waiter {
+                                let _ = tx.send(());
+                            }
+                        }
+                        continue;
+                    }
                     let pattern: Option<String> = if msg.from_pattern() {
                         msg.get_pattern().ok()
                     } else {
                         None
                     };
                     (inner.on_message)(
-                        msg.get_channel_name(),
+                        channel,
                         pattern.as_deref(),
                         msg.get_payload_bytes(),
                     );

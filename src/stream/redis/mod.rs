@@ -376,6 +376,15 @@ impl StreamAdapter for RedisStreamAdapter {
 
     async fn unsubscribe(&self, id: u64) -> Result<bool> {
         on_runtime(async {
+            // A publish that resolved before this call is still delivered (SPEC §4): the
+            // hub hands on everything published so far before the subscription goes.
+            let plain = lock(&self.state)
+                .subs
+                .get(&id)
+                .is_some_and(|s| matches!(s.kind, Kind::Plain(..)));
+            if plain {
+                self.hub.flush().await;
+            }
             match self.remove(id) {
                 Some(Kind::Plain(name, pattern)) => {
                     self.hub.unsubscribe(&name, pattern).await;
